@@ -5,7 +5,8 @@
 
 enum zc_path_err {
 	ZC_PATH_OK = 0,
-	ZC_PATH_BAD = -1,      /* malformed: bad %XX, NUL, control char, not origin-form -> 400 */
+	ZC_PATH_BAD = -1,      /* malformed: bad %XX, NUL, control char, backslash, not
+	                        * origin-form, or ".." above the root -> 400 */
 	ZC_PATH_TOOLONG = -2,  /* does not fit out -> 414 */
 };
 
@@ -13,8 +14,9 @@ enum zc_path_err {
  * strips the query, percent-decodes (RFC 3986 2.1), rejects NUL and control
  * characters (0x00-0x1f, 0x7f) after decoding, rejects backslash, merges
  * repeated slashes, removes dot segments (RFC 3986 5.2.4) without ever
- * climbing above "/". The result always starts with '/' and never contains
- * "//", "/./" or "/../". A trailing '/' is kept (dir hint).
+ * climbing above "/" (a ".." that would is ZC_PATH_BAD). A decoded "%2f"
+ * separates segments like '/'. The result always starts with '/' and never
+ * contains "//", "/./" or "/../". A trailing '/' is kept (dir hint).
  * Returns ZC_PATH_OK and writes a NUL-terminated string to out. */
 int zc_path_normalize(const char *target, size_t len, char *out, size_t outlen);
 
