@@ -144,7 +144,7 @@ enum zc_range_res zc_range_parse(const char *hdr, size_t hlen, uint64_t size,
 				 struct zc_range *out, unsigned max, unsigned *n)
 {
 	struct rp p = { hdr, 6, hlen };
-	struct zc_range *v = out;
+	struct zc_range *v = out, *scratch = NULL;
 	size_t cap = 1, i, k = 0;
 	ptrdiff_t got;
 
@@ -156,16 +156,17 @@ enum zc_range_res zc_range_parse(const char *hdr, size_t hlen, uint64_t size,
 	for (i = 6; i < hlen; i++)      /* bound on the number of specs */
 		cap += hdr[i] == ',';
 	if (cap > max) {                /* only then is scratch space needed */
-		if ((v = malloc(cap * sizeof(*v))) == NULL)
+		if ((scratch = malloc(cap * sizeof(*v))) == NULL)
 			return ZC_RANGE_NONE;   /* a server MAY ignore Range */
+		v = scratch;
 	}
 	got = parse_set(&p, size, v, cap);
 	if (got > 0)
 		k = coalesce(v, (size_t)got);
-	if (v != out) {
+	if (scratch != NULL) {
 		if (got > 0 && k <= max)
-			memcpy(out, v, k * sizeof(*v));
-		free(v);
+			memcpy(out, scratch, k * sizeof(*v));
+		free(scratch);
 	}
 	if (got < 0 || k > max)
 		return ZC_RANGE_NONE;
