@@ -1,0 +1,972 @@
+/* config.c - nginx-style configuration parser.
+ *
+ * A file is a sequence of "name arg ... ;" statements. What each name means
+ * lives in one table (cmds[] below), in the spirit of nginx's ngx_command_t:
+ * name, argument count, whether it may repeat, a setter, the field it
+ * writes and its default. Adding a directive means adding a row (and a
+ * paragraph in man/zcserve.conf.5), not another branch. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include "config.h"
+#include "mime.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_ARGS 16             /* index FILE x8 is the longest legal statement */
+#define MAX_TOKEN 4096          /* a path can't be longer than PATH_MAX anyway */
+#define MAX_INCLUDE_DEPTH 16    /* deep enough for any sane layout, stops loops */
+#define MAX_FILE_SIZE (16 << 20)
+#define DUR_MAX_MS (30ull * 24 * 3600 * 1000)  /* 30d: keeps timer maths far from overflow */
+
+struct tok {
+	char *s;
+	unsigned line;
+};
+
+/* One source being read: the main text, an included file or the defaults. */
+struct lexer {
+	const char *name;       /* for messages */
+	const char *dir;        /* relative paths resolve here */
+	const char *p, *end;
+	unsigned line;
+	int depth;              /* include nesting */
+};
+
+struct parser {
+	struct zc_config *cfg;
+	const char *name;       /* main file, as the user wrote it */
+	struct lexer *lx;       /* current source */
+	char *err;
+	size_t errlen;
+	unsigned seen[32];      /* per cmds[] row, to reject duplicates */
+	char *root_where;       /* "FILE:LINE" of root, for the post-parse stat */
+};
+
+struct cmd;
+typedef int (*cmd_fn)(struct parser *ps, const struct cmd *c, struct tok *a, int n);
+
+#define CF_REPEAT 1u            /* may appear more than once */
+#define CF_OFF 2u               /* "off" stores NULL */
+#define CF_STDERR 4u            /* "stderr" is kept literally, not resolved */
+
+struct cmd {
+	const char *name;
+	int min, max;           /* argument count, not counting the name */
+	unsigned flags;
+	cmd_fn set;
+	size_t off, size;       /* field in struct zc_config */
+	const void *arg;        /* setter-specific: struct kw[], numspec, strspec */
+	const char *def;        /* default, applied as if written "name def;" */
+	const char *expect;     /* completes "invalid value ...: expected %s" */
+};
+
+struct kw {
+	const char *name;
+	unsigned value;
+};
+
+struct numspec {
+	int (*parse)(const char *s, uint64_t *out);
+	uint64_t min, max;
+};
+
+struct strspec {
+	int (*valid)(const char *s);
+};
+
+/* "NAME:LINE: message", or "NAME: message" for line 0. Returns -1. */
+static __attribute__((format(printf, 4, 5)))
+int errf(struct parser *ps, const char *name, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (ps->err && ps->errlen && line)
+		snprintf(ps->err, ps->errlen, "%s:%u: %s", name, line, msg);
+	else if (ps->err && ps->errlen)
+		snprintf(ps->err, ps->errlen, "%s: %s", name, msg);
+	return -1;
+}
+
+/* Error at a line of the source being read. */
+#define perr(ps, line, ...) errf((ps), (ps)->lx->name, (line), __VA_ARGS__)
+
+static int bad_value(struct parser *ps, const struct cmd *c, const struct tok *t)
+{
+	return perr(ps, t->line, "invalid value \"%s\" for \"%s\": expected %s",
+		    t->s, c->name, c->expect);
+}
+
+/* ---- numbers ---- */
+
+/* Digits only: no sign, no spaces, no hex; a config value is never negative. */
+static int parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	for (; isdigit((unsigned char)*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+static int parse_number(const char *s, uint64_t *out)
+{
+	const char *end;
+
+	return parse_digits(s, out, &end) || *end ? -1 : 0;
+}
+
+/* NUMBER followed by one of units (matched case-insensitively). */
+static int parse_scaled(const char *s, const struct kw *units, uint64_t *out)
+{
+	uint64_t v;
+	const char *end;
+
+	if (parse_digits(s, &v, &end))
+		return -1;
+	for (; units->name; units++)
+		if (!strcasecmp(end, units->name)) {
+			if (v > UINT64_MAX / units->value)
+				return -1;
+			*out = v * units->value;
+			return 0;
+		}
+	return -1;
+}
+
+int zc_parse_size(const char *s, uint64_t *out)
+{
+	static const struct kw units[] = {
+		{ "", 1 }, { "k", 1u << 10 }, { "m", 1u << 20 }, { "g", 1u << 30 }, { NULL, 0 },
+	};
+	return parse_scaled(s, units, out);
+}
+
+int zc_parse_duration_ms(const char *s, uint64_t *out)
+{
+	static const struct kw units[] = {
+		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+		{ NULL, 0 },
+	};
+	return parse_scaled(s, units, out);
+}
+
+/* ---- send strategies ---- */
+
+static const char *const strategy_names[ZC_SEND__COUNT] = {
+	[ZC_SEND_AUTO] = "auto", [ZC_SEND_COPY] = "copy", [ZC_SEND_SENDFILE] = "sendfile",
+	[ZC_SEND_MMAP] = "mmap", [ZC_SEND_SPLICE] = "splice",
+	[ZC_SEND_MSG_ZEROCOPY] = "msg_zerocopy", [ZC_SEND_SEND_ZC] = "send_zc",
+};
+
+const char *zc_strategy_name(enum zc_strategy s)
+{
+	return (unsigned)s < ZC_SEND__COUNT ? strategy_names[s] : NULL;
+}
+
+int zc_strategy_parse(const char *s, enum zc_strategy *out)
+{
+	for (unsigned i = 0; s && i < ZC_SEND__COUNT; i++)
+		if (!strcmp(s, strategy_names[i])) {
+			*out = (enum zc_strategy)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* ---- paths and files ---- */
+
+/* dir/path, or path itself when already absolute. */
+static char *join(const char *dir, const char *path)
+{
+	size_t dl = strlen(dir);
+	char *r;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (dl && dir[dl - 1] == '/')
+		dl--;                   /* dir "/" must not give "//x" */
+	if (asprintf(&r, "%.*s/%s", (int)dl, dir, path) < 0)
+		return NULL;
+	return r;
+}
+
+static char *absolute(const char *p)
+{
+	char cwd[PATH_MAX];
+
+	return p[0] == '/' ? strdup(p) : getcwd(cwd, sizeof cwd) ? join(cwd, p) : NULL;
+}
+
+static char *dir_of(const char *abs)
+{
+	const char *slash = strrchr(abs, '/');
+
+	return slash && slash != abs ? strndup(abs, (size_t)(slash - abs)) : strdup("/");
+}
+
+/* Whole file into memory, NUL-terminated. Returns NULL with errno set. */
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	struct stat st;
+	int e = 0;
+
+	if (!f)
+		return NULL;
+	if (fstat(fileno(f), &st) < 0)
+		e = errno;
+	else if (S_ISDIR(st.st_mode) || st.st_size > MAX_FILE_SIZE)
+		e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
+	else if (!(buf = malloc((size_t)st.st_size + 1)))
+		e = ENOMEM;
+	else if ((*len = fread(buf, 1, (size_t)st.st_size, f)), ferror(f))
+		e = EIO;
+	fclose(f);
+	if (e) {
+		free(buf);
+		errno = e;
+		return NULL;
+	}
+	buf[*len] = '\0';
+	return buf;
+}
+
+/* ---- lexer ---- */
+
+enum { T_ERR = -1, T_EOF = 0, T_WORD, T_SEMI };
+
+static int is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_ctl(int c)
+{
+	return (unsigned char)c < 0x20 || c == 0x7f;
+}
+
+static void skip_blank(struct lexer *lx)
+{
+	while (lx->p < lx->end) {
+		if (*lx->p == '#')
+			while (lx->p < lx->end && *lx->p != '\n')
+				lx->p++;
+		else if (is_space(*lx->p))
+			lx->line += *lx->p++ == '\n';
+		else
+			break;
+	}
+}
+
+/* "..." or '...' with \" \' \\ \n \t. Raw newlines are allowed inside (and
+ * counted); setters reject control characters where a value reaches a
+ * header. */
+static int lex_quoted(struct parser *ps, char *buf, size_t *n)
+{
+	static const char from[] = "\"'\\nt", to[] = "\"'\\\n\t";
+	struct lexer *lx = ps->lx;
+	char q = *lx->p++, c;
+	unsigned start = lx->line;
+	const char *e;
+
+	for (;;) {
+		if (lx->p >= lx->end)
+			return perr(ps, start, "unterminated quoted string");
+		if ((c = *lx->p++) == q)
+			break;
+		lx->line += c == '\n';          /* a raw newline, not an escaped one */
+		if (c == '\\') {
+			if (lx->p >= lx->end || !*lx->p || !(e = strchr(from, *lx->p)))
+				return perr(ps, lx->line,
+					    "invalid escape sequence in quoted string");
+			c = to[e - from];
+			lx->p++;
+		}
+		if (*n >= MAX_TOKEN)
+			return perr(ps, start, "quoted string too long");
+		buf[(*n)++] = c;
+	}
+	if (lx->p < lx->end && !is_space(*lx->p) && *lx->p != ';' && *lx->p != '#')
+		return perr(ps, lx->line, "unexpected \"%c\" after quoted string", *lx->p);
+	return 0;
+}
+
+/* A bare word runs to whitespace or ';'. A '#' inside a word is part of it
+ * (as in nginx), so only a '#' at the start of a token begins a comment. */
+static int lex_word(struct parser *ps, char *buf, size_t *n)
+{
+	struct lexer *lx = ps->lx;
+
+	while (lx->p < lx->end && !is_space(*lx->p) && *lx->p != ';') {
+		if (is_ctl(*lx->p))
+			return perr(ps, lx->line, "unexpected control character 0x%02x",
+				    (unsigned char)*lx->p);
+		if (*n >= MAX_TOKEN)
+			return perr(ps, lx->line, "word too long");
+		buf[(*n)++] = *lx->p++;
+	}
+	return 0;
+}
+
+static int lex_next(struct parser *ps, struct tok *t)
+{
+	struct lexer *lx = ps->lx;
+	char buf[MAX_TOKEN];
+	size_t n = 0;
+
+	skip_blank(lx);
+	if (lx->p >= lx->end)
+		return T_EOF;
+	t->line = lx->line;
+	if (*lx->p == ';') {
+		lx->p++;
+		return T_SEMI;
+	}
+	if ((*lx->p == '"' || *lx->p == '\'' ? lex_quoted(ps, buf, &n) : lex_word(ps, buf, &n)))
+		return T_ERR;
+	if (memchr(buf, '\0', n))       /* C strings can't carry it */
+		return perr(ps, t->line, "unexpected NUL byte");
+	if (!(t->s = strndup(buf, n)))
+		return perr(ps, t->line, "out of memory");
+	return T_WORD;
+}
+
+/* ---- setters ---- */
+
+static void *field(struct parser *ps, const struct cmd *c)
+{
+	return (char *)ps->cfg + c->off;
+}
+
+/* Numeric fields are unsigned, uint64_t, size_t, int or int-sized enums:
+ * copying the field's width lets one setter serve them all. */
+static void store_uint(void *p, size_t size, uint64_t v)
+{
+	uint32_t v32 = (uint32_t)v;
+
+	if (size == sizeof v)
+		memcpy(p, &v, sizeof v);
+	else
+		memcpy(p, &v32, sizeof v32);
+}
+
+/* Takes ownership of s (NULL for "off"); NULL from a failed strdup is
+ * told apart by want. */
+static int store_str(struct parser *ps, const struct cmd *c, const struct tok *t, char *s,
+		     int want)
+{
+	char **f = field(ps, c);
+
+	if (want && !s)
+		return perr(ps, t->line, "out of memory");
+	free(*f);
+	*f = s;
+	return 0;
+}
+
+static int set_keyword(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	for (const struct kw *k = c->arg; k->name; k++)
+		if (!strcmp(a[1].s, k->name)) {
+			store_uint(field(ps, c), c->size, k->value);
+			return 0;
+		}
+	return bad_value(ps, c, &a[1]);
+}
+
+static int set_number(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	const struct numspec *ns = c->arg;
+	uint64_t v;
+
+	if (ns->parse(a[1].s, &v) || v < ns->min || v > ns->max)
+		return bad_value(ps, c, &a[1]);
+	store_uint(field(ps, c), c->size, v);
+	return 0;
+}
+
+/* PATH, plus "off" (CF_OFF) and "stderr" (CF_STDERR) where allowed.
+ * Relative paths resolve against the directory of the file being read. */
+static int set_path(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	const char *v = a[1].s;
+
+	if ((c->flags & CF_OFF) && !strcmp(v, "off"))
+		return store_str(ps, c, &a[1], NULL, 0);
+	if (!*v)
+		return bad_value(ps, c, &a[1]);
+	if ((c->flags & CF_STDERR) && !strcmp(v, "stderr"))
+		return store_str(ps, c, &a[1], strdup(v), 1);
+	return store_str(ps, c, &a[1], join(ps->lx->dir, v), 1);
+}
+
+/* A string checked by the validator in c->arg; "off" where CF_OFF. */
+static int set_string(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	const struct strspec *ss = c->arg;
+
+	if ((c->flags & CF_OFF) && !strcmp(a[1].s, "off"))
+		return store_str(ps, c, &a[1], NULL, 0);
+	if (!ss->valid(a[1].s))
+		return bad_value(ps, c, &a[1]);
+	return store_str(ps, c, &a[1], strdup(a[1].s), 1);
+}
+
+/* RFC 9110 tchar. Charset and default_type end up in a Content-Type
+ * header, so nothing else may get through (no CR/LF injection). */
+static size_t token_len(const char *s)
+{
+	return strspn(s, "!#$%&'*+-.^_`|~0123456789"
+		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+}
+
+static int valid_token(const char *s)
+{
+	size_t n = token_len(s);
+
+	return n && !s[n];
+}
+
+static int valid_type(const char *s)
+{
+	size_t n = token_len(s);
+
+	return n && s[n] == '/' && valid_token(s + n + 1);
+}
+
+/* Looked up when privileges are dropped at run time; only the shape is
+ * checked here (a passwd name has no blanks, controls or ':'). */
+static int valid_user(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (is_ctl(*p) || *p == ' ' || *p == ':')
+			return 0;
+	return *s != '\0';
+}
+
+/* Compared with the normalised request path, so it must itself be normal:
+ * absolute, no empty or dot segments, no query, fragment or escapes. */
+static int valid_url_path(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (s[0] != '/' || strstr(s, "//") || strstr(s, "/./") || strstr(s, "/../"))
+		return 0;
+	if ((len >= 2 && !strcmp(s + len - 2, "/.")) || (len >= 3 && !strcmp(s + len - 3, "/..")))
+		return 0;
+	for (; *s; s++)
+		if (is_ctl(*s) || *s == ' ' || strchr("?#%\\", *s))
+			return 0;
+	return 1;
+}
+
+/* Index names are joined to a directory path: a '/' or a dot name would
+ * let them reach outside it, so only plain file names are accepted. */
+static int valid_index(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (is_ctl(*p) || *p == '/')
+			return 0;
+	return *s && strcmp(s, ".") && strcmp(s, "..");
+}
+
+static int parse_port(const char *s, in_port_t *port)
+{
+	uint64_t v;
+
+	if (parse_number(s, &v) || v < 1 || v > 65535)
+		return -1;
+	*port = htons((uint16_t)v);
+	return 0;
+}
+
+/* "1.2.3.4:80", "*:80", "80" (all IPv4 addresses) or "[v6]:80"; the text
+ * is rebuilt from the binary address, so equal addresses compare equal. */
+static int parse_listen(const char *s, struct zc_listen *l)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&l->addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&l->addr;
+	const char *colon = strrchr(s, ':'), *host = s, *port = colon ? colon + 1 : s;
+	size_t hl = colon ? (size_t)(colon - s) : 0;
+	int v6 = s[0] == '[';
+	char h[INET6_ADDRSTRLEN];
+
+	memset(l, 0, sizeof *l);
+	if (v6 && (hl < 2 || s[hl - 1] != ']'))
+		return -1;
+	host += v6;
+	hl -= v6 ? 2 : 0;
+	if (hl >= sizeof h)
+		return -1;
+	memcpy(h, host, hl);
+	h[hl] = '\0';
+	if (v6 ? inet_pton(AF_INET6, h, &a6->sin6_addr) != 1
+	       : colon && strcmp(h, "*") && inet_pton(AF_INET, h, &a4->sin_addr) != 1)
+		return -1;
+	/* sin_port and sin6_port overlay each other */
+	if (parse_port(port, v6 ? &a6->sin6_port : &a4->sin_port))
+		return -1;
+	l->addr.ss_family = v6 ? AF_INET6 : AF_INET;
+	l->addrlen = v6 ? sizeof *a6 : sizeof *a4;
+	inet_ntop(l->addr.ss_family, v6 ? (void *)&a6->sin6_addr : (void *)&a4->sin_addr,
+		  h, sizeof h);
+	snprintf(l->text, sizeof l->text, v6 ? "[%s]:%s" : "%s:%s", h, port);
+	return 0;
+}
+
+static int cmd_listen(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	struct zc_config *cfg = ps->cfg;
+	struct zc_listen l;
+
+	if (cfg->nlisten >= ZC_MAX_LISTEN)
+		return perr(ps, a[0].line, "too many \"listen\" directives (at most %d)",
+			    ZC_MAX_LISTEN);
+	if (parse_listen(a[1].s, &l))
+		return bad_value(ps, c, &a[1]);
+	if (n > 2 && strcmp(a[2].s, "tls"))
+		return perr(ps, a[2].line, "invalid value \"%s\" for \"listen\": expected tls",
+			    a[2].s);
+	l.tls = n > 2;
+	for (int i = 0; i < cfg->nlisten; i++)
+		if (!strcmp(cfg->listen[i].text, l.text))
+			return perr(ps, a[1].line, "duplicate listen address \"%s\"", l.text);
+	cfg->listen[cfg->nlisten++] = l;
+	return 0;
+}
+
+static int cmd_workers(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	uint64_t v = 0;
+
+	if (strcmp(a[1].s, "auto") && (parse_number(a[1].s, &v) || v < 1 || v > 1024))
+		return bad_value(ps, c, &a[1]);
+	ps->cfg->workers = (int)v;
+	return 0;
+}
+
+/* The stat happens after parsing, on the final value, but its error must
+ * point here: remember where "here" is. */
+static int cmd_root(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	free(ps->root_where);
+	if (asprintf(&ps->root_where, "%s:%u", ps->lx->name, a[0].line) < 0) {
+		ps->root_where = NULL;
+		return perr(ps, a[0].line, "out of memory");
+	}
+	return set_path(ps, c, a, n);
+}
+
+/* Replaces the default list rather than adding to it. */
+static int cmd_index(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	struct zc_config *cfg = ps->cfg;
+
+	while (cfg->nindex > 0)
+		free(cfg->index[--cfg->nindex]);
+	for (int i = 1; i < n; i++) {
+		if (!valid_index(a[i].s))
+			return bad_value(ps, c, &a[i]);
+		if (!(cfg->index[cfg->nindex] = strdup(a[i].s)))
+			return perr(ps, a[i].line, "out of memory");
+		cfg->nindex++;
+	}
+	return 0;
+}
+
+static const struct kw kw_levels[] = {
+	{ "debug", ZC_LOG_DEBUG }, { "info", ZC_LOG_INFO }, { "notice", ZC_LOG_NOTICE },
+	{ "warn", ZC_LOG_WARN }, { "error", ZC_LOG_ERROR }, { "crit", ZC_LOG_CRIT },
+	{ NULL, 0 },
+};
+
+static int cmd_error_log(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	static const struct cmd level = {
+		.name = "error_log", .set = set_keyword,
+		.off = offsetof(struct zc_config, error_level), .size = sizeof(enum zc_log_level),
+		.arg = kw_levels, .expect = "debug, info, notice, warn, error or crit",
+	};
+
+	if (!strcmp(a[1].s, "off"))     /* would silently log to a file named "off" */
+		return bad_value(ps, c, &a[1]);
+	if (set_path(ps, c, a, 2))
+		return -1;
+	return n > 2 ? set_keyword(ps, &level, a + 1, 2) : 0;
+}
+
+static int cmd_strategy(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	enum zc_strategy s;
+
+	if (zc_strategy_parse(a[1].s, &s))
+		return bad_value(ps, c, &a[1]);
+	ps->cfg->send_strategy = s;
+	return 0;
+}
+
+static int cmd_include(struct parser *ps, const struct cmd *c, struct tok *a, int n);
+
+/* ---- the directive table ---- */
+
+#define FIELD(f) offsetof(struct zc_config, f), sizeof(((struct zc_config *)0)->f)
+
+static const struct kw kw_onoff[] = { { "on", 1 }, { "off", 0 }, { NULL, 0 } };
+static const struct kw kw_symlinks[] = {
+	{ "inside", ZC_SYMLINKS_INSIDE }, { "off", ZC_SYMLINKS_OFF }, { NULL, 0 },
+};
+static const struct numspec dur_any = { zc_parse_duration_ms, 0, DUR_MAX_MS };
+static const struct numspec dur_pos = { zc_parse_duration_ms, 1, DUR_MAX_MS };
+static const struct numspec sz_any = { zc_parse_size, 0, UINT64_MAX };
+static const struct numspec sz_header = { zc_parse_size, 1024, 1024 * 1024 };
+static const struct numspec n_conns = { parse_number, 1, 1u << 20 };
+static const struct numspec n_headers = { parse_number, 1, 10000 };
+static const struct numspec n_ranges = { parse_number, 1, 1024 };
+static const struct strspec s_type = { valid_type }, s_token = { valid_token };
+static const struct strspec s_url = { valid_url_path }, s_user = { valid_user };
+
+#define DUR "a duration like 10s, 500ms, 2m or 1h (at most 30 days)"
+#define DUR1 "a duration like 10s, 500ms, 2m or 1h (not 0, at most 30 days)"
+#define SIZE "a size like 0, 512k or 1m"
+
+/* Keep in step with man/zcserve.conf.5: tests/man-lint.sh checks that every
+ * name here has an entry there. */
+static const struct cmd cmds[] = {
+	{ "include", 1, 1, CF_REPEAT, cmd_include, 0, 0, NULL, NULL, "a file or glob pattern" },
+	{ "listen", 1, 2, CF_REPEAT, cmd_listen, FIELD(listen), NULL, NULL,
+	  "ADDR:PORT, *:PORT, [IPv6]:PORT or PORT, with PORT 1..65535" },
+	{ "workers", 1, 1, 0, cmd_workers, FIELD(workers), NULL, "auto",
+	  "auto or a number 1..1024" },
+	{ "root", 1, 1, 0, cmd_root, FIELD(root), NULL, NULL, "a directory path" },
+	{ "index", 1, ZC_MAX_INDEX, 0, cmd_index, FIELD(index), NULL, "index.html",
+	  "a file name without \"/\"" },
+	{ "autoindex", 1, 1, 0, set_keyword, FIELD(autoindex), kw_onoff, "off", "on or off" },
+	{ "mime_types", 1, 1, 0, set_path, FIELD(mime_types), NULL, NULL, "a file path" },
+	{ "default_type", 1, 1, 0, set_string, FIELD(default_type), &s_type,
+	  "application/octet-stream", "a media type like text/plain" },
+	{ "charset", 1, 1, CF_OFF, set_string, FIELD(charset), &s_token, "utf-8",
+	  "a charset name or off" },
+	{ "symlinks", 1, 1, 0, set_keyword, FIELD(symlinks), kw_symlinks, "inside",
+	  "inside or off" },
+	{ "hidden_files", 1, 1, 0, set_keyword, FIELD(hidden_files), kw_onoff, "off", "on or off" },
+	{ "access_log", 1, 1, CF_OFF | CF_STDERR, set_path, FIELD(access_log), NULL, "off",
+	  "a file path, stderr or off" },
+	{ "error_log", 1, 2, CF_STDERR, cmd_error_log, FIELD(error_log), NULL, "stderr notice",
+	  "a file path or stderr" },
+	{ "keepalive_timeout", 1, 1, 0, set_number, FIELD(keepalive_timeout_ms), &dur_any, "75s",
+	  DUR },
+	{ "header_timeout", 1, 1, 0, set_number, FIELD(header_timeout_ms), &dur_pos, "10s", DUR1 },
+	{ "send_timeout", 1, 1, 0, set_number, FIELD(send_timeout_ms), &dur_pos, "60s", DUR1 },
+	{ "shutdown_timeout", 1, 1, 0, set_number, FIELD(shutdown_timeout_ms), &dur_any, "10s",
+	  DUR },
+	{ "max_connections", 1, 1, 0, set_number, FIELD(max_connections), &n_conns, "10000",
+	  "a number 1..1048576" },
+	{ "max_header_size", 1, 1, 0, set_number, FIELD(max_header_size), &sz_header, "8k",
+	  "a size 1k..1m" },
+	{ "max_headers", 1, 1, 0, set_number, FIELD(max_headers), &n_headers, "100",
+	  "a number 1..10000" },
+	{ "max_body_size", 1, 1, 0, set_number, FIELD(max_body_size), &sz_any, "0", SIZE },
+	{ "max_ranges", 1, 1, 0, set_number, FIELD(max_ranges), &n_ranges, "64",
+	  "a number 1..1024" },
+	{ "send_strategy", 1, 1, 0, cmd_strategy, FIELD(send_strategy), NULL, "auto",
+	  "auto, copy, sendfile, mmap, splice, msg_zerocopy or send_zc" },
+	{ "copy_max_size", 1, 1, 0, set_number, FIELD(copy_max_size), &sz_any, "0", SIZE },
+	{ "open_file_cache_valid", 1, 1, 0, set_number, FIELD(open_file_cache_valid_ms), &dur_any,
+	  "1s", DUR },
+	{ "status_path", 1, 1, CF_OFF, set_string, FIELD(status_path), &s_url, "off",
+	  "an absolute path like /zcserve-status, or off" },
+	{ "user", 1, 1, 0, set_string, FIELD(user), &s_user, NULL, "a user name" },
+	{ "pid_file", 1, 1, CF_OFF, set_path, FIELD(pid_file), NULL, "off", "a file path or off" },
+};
+
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+_Static_assert(NCMDS <= sizeof ((struct parser *)0)->seen / sizeof(unsigned),
+	       "parser.seen too small for the directive table");
+_Static_assert(sizeof(enum zc_symlinks) == 4 && sizeof(enum zc_log_level) == 4 &&
+	       sizeof(unsigned) == 4 && sizeof(int) == 4,
+	       "store_uint assumes 32-bit ints and enums");
+
+/* ---- statements ---- */
+
+/* Too many arguments spread over lines usually means a forgotten ';': say
+ * so, pointing at the line that should have ended the statement. */
+static int bad_arity(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	char range[32], hint[64] = "";
+	int last = n <= MAX_ARGS ? n - 1 : MAX_ARGS;
+
+	snprintf(range, sizeof range, c->min == c->max ? "%d" : "%d to %d", c->min, c->max);
+	for (int i = 1; n - 1 > c->max && i <= last && !hint[0]; i++)
+		if (a[i].line != a[0].line)
+			snprintf(hint, sizeof hint, " (missing \";\" on line %u?)", a[i - 1].line);
+	return perr(ps, a[0].line, "wrong number of arguments for \"%s\": got %d, expected %s%s",
+		    c->name, n - 1, range, hint);
+}
+
+static int run_directive(struct parser *ps, struct tok *a, int n)
+{
+	const struct cmd *c = NULL;
+
+	for (size_t i = 0; i < NCMDS && !c; i++)
+		if (!strcmp(a[0].s, cmds[i].name))
+			c = &cmds[i];
+	if (!c)
+		return perr(ps, a[0].line, "unknown directive \"%s\"", a[0].s);
+	if (n - 1 < c->min || n - 1 > c->max)
+		return bad_arity(ps, c, a, n);
+	if (ps->seen[c - cmds]++ && !(c->flags & CF_REPEAT))
+		return perr(ps, a[0].line, "duplicate \"%s\" directive", c->name);
+	return c->set(ps, c, a, n);
+}
+
+/* Read statements from lx until its end. */
+static int parse_source(struct parser *ps, struct lexer *lx)
+{
+	struct lexer *outer = ps->lx;
+	struct tok a[MAX_ARGS + 1], t;
+	int n = 0, kept = 0, k, r = -1;
+
+	ps->lx = lx;
+	while ((k = lex_next(ps, &t)) == T_WORD || (k == T_SEMI && n > 0)) {
+		if (k == T_WORD && kept <= MAX_ARGS)
+			a[kept++] = t;
+		else if (k == T_WORD)
+			free(t.s);      /* over-long statement: only the count matters now */
+		n += k == T_WORD;
+		if (k == T_SEMI && run_directive(ps, a, n))
+			break;
+		while (k == T_SEMI && kept > 0)
+			free(a[--kept].s);
+		n = k == T_SEMI ? 0 : n;
+	}
+	if (k == T_SEMI && n == 0)
+		perr(ps, t.line, "unexpected \";\"");
+	else if (k == T_EOF && n > 0)
+		perr(ps, a[0].line, "unexpected end of file: missing \";\" after \"%s\"", a[0].s);
+	else if (k == T_EOF)
+		r = 0;
+	while (kept > 0)
+		free(a[--kept].s);
+	ps->lx = outer;
+	return r;
+}
+
+static int include_file(struct parser *ps, const char *path, unsigned line)
+{
+	struct lexer lx = { .name = path, .line = 1, .depth = ps->lx->depth + 1 };
+	size_t len;
+	char *text, *dir;
+	int r = -1;
+
+	if (!(text = read_file(path, &len)))
+		return perr(ps, line, "include \"%s\": %s", path, strerror(errno));
+	if (!(lx.dir = dir = dir_of(path))) {
+		perr(ps, line, "out of memory");
+	} else {
+		lx.p = text;
+		lx.end = text + len;
+		r = parse_source(ps, &lx);
+	}
+	free(dir);
+	free(text);
+	return r;
+}
+
+/* A plain name must exist; a pattern may match nothing (like nginx), so a
+ * conf.d/ directory can be empty. Matches are read in glob's sorted order. */
+static int cmd_include(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+{
+	char *pat;
+	glob_t g;
+	int r = 0, gr;
+
+	if (ps->lx->depth >= MAX_INCLUDE_DEPTH)
+		return perr(ps, a[0].line, "includes nested more than %d deep: include loop?",
+			    MAX_INCLUDE_DEPTH);
+	if (!a[1].s[0])
+		return bad_value(ps, c, &a[1]);
+	if (!(pat = join(ps->lx->dir, a[1].s)))
+		return perr(ps, a[1].line, "out of memory");
+	if (!strpbrk(a[1].s, "*?[")) {
+		r = include_file(ps, pat, a[0].line);
+	} else if ((gr = glob(pat, 0, NULL, &g)) == 0) {
+		for (size_t i = 0; !r && i < g.gl_pathc; i++)
+			r = include_file(ps, g.gl_pathv[i], a[0].line);
+		globfree(&g);
+	} else if (gr != GLOB_NOMATCH) {
+		r = perr(ps, a[0].line, "include \"%s\": %s", pat,
+			 gr == GLOB_NOSPACE ? "out of memory" : "read error");
+	}
+	free(pat);
+	return r;
+}
+
+/* ---- whole configuration ---- */
+
+/* Each row's default goes through its own setter, so a default can never
+ * be something the parser would reject. The rows then count as unseen. */
+static int apply_defaults(struct parser *ps)
+{
+	struct lexer lx = { .name = "(defaults)", .dir = ps->cfg->dir, .line = 1 };
+	char *text;
+	int r = 0;
+
+	for (size_t i = 0; i < NCMDS && !r; i++) {
+		if (!cmds[i].def)
+			continue;
+		if (asprintf(&text, "%s %s;", cmds[i].name, cmds[i].def) < 0)
+			return errf(ps, lx.name, 0, "out of memory");
+		lx.p = text;
+		lx.end = text + strlen(text);
+		r = parse_source(ps, &lx);
+		free(text);
+	}
+	memset(ps->seen, 0, sizeof ps->seen);
+	return r;
+}
+
+/* Root must exist now (a typo should fail -t, not every request later);
+ * it is stored resolved so the symlinks-inside check compares real paths. */
+static int check_root(struct parser *ps)
+{
+	struct zc_config *cfg = ps->cfg;
+	struct stat st;
+	char *real = NULL;
+	int e = 0;
+
+	if (!cfg->root)
+		return errf(ps, ps->name, 0, "no root configured");
+	if (stat(cfg->root, &st) < 0 || !(real = realpath(cfg->root, NULL)))
+		e = errno;
+	else if (!S_ISDIR(st.st_mode))
+		e = ENOTDIR;
+	if (e) {
+		free(real);
+		return errf(ps, ps->root_where, 0, "root \"%s\": %s", cfg->root, strerror(e));
+	}
+	free(cfg->root);
+	cfg->root = real;
+	return 0;
+}
+
+static int finish(struct parser *ps)
+{
+	struct zc_config *cfg = ps->cfg;
+	const char *mt = cfg->mime_types;
+
+	if (cfg->nlisten == 0)          /* like nginx's *:80, but not exposed */
+		parse_listen("127.0.0.1:8080", &cfg->listen[cfg->nlisten++]);
+	if (check_root(ps))
+		return -1;
+	if (!mt && access("/etc/mime.types", R_OK) == 0)
+		mt = "/etc/mime.types";
+	cfg->mime = zc_mime_load(mt, ps->err, ps->errlen);
+	return cfg->mime ? 0 : -1;
+}
+
+/* name: for messages; file and dir: absolute, owned by the result. */
+static struct zc_config *parse(const char *name, char *file, char *dir,
+			       const char *text, size_t len, char *err, size_t errlen)
+{
+	struct zc_config *cfg = calloc(1, sizeof *cfg);
+	struct parser ps = { .cfg = cfg, .name = name, .err = err, .errlen = errlen };
+	struct lexer lx = { .name = name, .dir = dir, .p = text, .end = text + len, .line = 1 };
+	int r = -1;
+
+	if (err && errlen)
+		err[0] = '\0';
+	ps.lx = &lx;
+	if (!cfg || !file || !dir) {
+		errf(&ps, name, 0, "out of memory");
+		free(file);
+		free(dir);
+	} else {
+		cfg->file = file;
+		cfg->dir = dir;
+		if (apply_defaults(&ps) == 0 && parse_source(&ps, &lx) == 0)
+			r = finish(&ps);
+	}
+	free(ps.root_where);
+	if (r) {
+		zc_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct zc_config *zc_config_parse(const char *name, const char *dir,
+				  const char *text, size_t len,
+				  char *err, size_t errlen)
+{
+	char *adir = absolute(dir ? dir : ".");
+
+	return parse(name, adir ? join(adir, name) : NULL, adir, text, len, err, errlen);
+}
+
+/* Messages name the file as the user wrote it; cfg->file is absolute. */
+struct zc_config *zc_config_load(const char *path, char *err, size_t errlen)
+{
+	struct zc_config *cfg;
+	size_t len;
+	char *text = read_file(path, &len), *file;
+
+	if (!text) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	file = absolute(path);
+	cfg = parse(path, file, file ? dir_of(file) : NULL, text, len, err, errlen);
+	free(text);
+	return cfg;
+}
+
+void zc_config_free(struct zc_config *cfg)
+{
+	if (!cfg)
+		return;
+	while (cfg->nindex > 0)
+		free(cfg->index[--cfg->nindex]);
+	if (cfg->mime)
+		zc_mime_free(cfg->mime);
+	free(cfg->file);
+	free(cfg->dir);
+	free(cfg->root);
+	free(cfg->mime_types);
+	free(cfg->default_type);
+	free(cfg->charset);
+	free(cfg->access_log);
+	free(cfg->error_log);
+	free(cfg->status_path);
+	free(cfg->user);
+	free(cfg->pid_file);
+	free(cfg);
+}
