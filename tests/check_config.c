@@ -2,7 +2,9 @@
  *
  * Every test runs in a fresh mkdtemp directory holding an empty www/, so
  * "root www;" always works and relative-path results are predictable. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
+#endif
 /* Not "config.h": with automake's -I. that could name the autoconf header. */
 #include "../src/config.h"
 
