@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""Range requests (RFC 9110 14): single, suffix, open-ended, multiple
+(multipart/byteranges), unsatisfiable (416), coalescing of overlapping
+ranges, max_ranges, invalid syntax, If-Range."""
+
+from zctest import *
+
+SIZE = 10007
+
+
+def _rserver(**conf):
+    s = Server(conf=conf or None)
+    s.mtime = int(time.time()) - 86400
+    s.data = s.put('r.bin', rand_bytes(SIZE), mtime=s.mtime)
+    s.put('r.txt', (b'0123456789' * 20) + b'\n')
+    return s
+
+
+def _range(s, spec, method='GET', extra=()):
+    return s.get('/r.bin', method, headers=[('Range', spec)] + list(extra))
+
+
+def _single(r, start, end, data, what):
+    eq(r.status, 206, what + ': status')
+    eq(r.get('Content-Range'), 'bytes %d-%d/%d' % (start, end, len(data)), what + ': Content-Range')
+    eq(r.get('Content-Length'), str(end - start + 1), what + ': Content-Length')
+    eq(r.body, data[start:end + 1], what + ': body')
+    eq(r.get('Content-Type'), 'application/octet-stream', what + ': Content-Type')
+    check(r.has('ETag') and r.has('Last-Modified'), what + ': no validators on 206')
+    assert_std_headers(r, what)
+
+
+def test_single_ranges():
+    with _rserver() as s:
+        d = s.data
+        n = len(d)
+        for spec, a, b in (('bytes=0-99', 0, 99), ('bytes=0-0', 0, 0), ('bytes=5-5', 5, 5),
+                           ('bytes=100-4195', 100, 4195), ('bytes=-500', n - 500, n - 1),
+                           ('bytes=-1', n - 1, n - 1), ('bytes=10000-', 10000, n - 1),
+                           ('bytes=0-', 0, n - 1), ('bytes=9000-999999', 9000, n - 1),
+                           ('bytes=-99999', 0, n - 1), ('bytes=%d-%d' % (n - 1, n - 1), n - 1, n - 1),
+                           ('bytes= 1-2', 1, 2), ('bytes=1-2 ', 1, 2), ('BYTES=1-2', 1, 2)):
+            _single(_range(s, spec), a, b, d, 'Range: %s' % spec)
+        r = _range(s, 'bytes=0-99', 'HEAD')
+        eq(r.status, 206, 'HEAD with Range')
+        eq(r.get('Content-Length'), '100', 'HEAD with Range: Content-Length')
+
+
+def test_range_keepalive_sequence():
+    """Several ranges in a row on one connection: each body exactly sized."""
+    with _rserver() as s:
+        with s.conn() as c:
+            for a in range(0, SIZE, 997):
+                r = c.request('/r.bin', headers=[('Range', 'bytes=%d-%d' % (a, a + 499))])
+                b = min(a + 499, SIZE - 1)
+                _single(r, a, b, s.data, 'keep-alive range %d' % a)
+
+
+def test_multiple_ranges():
+    with _rserver() as s:
+        d = s.data
+        for spec, want in (('bytes=0-9,1000-1099,-10', [(0, 9), (1000, 1099), (SIZE - 10, SIZE - 1)]),
+                           ('bytes=5000-5099, 0-9', None),
+                           ('bytes=1-1,3000-3000,6000-6000', [(1, 1), (3000, 3000), (6000, 6000)]),
+                           ('bytes=9990-,0-0', None)):
+            r = _range(s, spec)
+            eq(r.status, 206, 'Range: %s' % spec)
+            check(r.get('Content-Range') is None, 'multipart 206 with a top-level Content-Range')
+            eq(int(r.get('Content-Length')), len(r.body), 'multipart Content-Length')
+            parts = parse_byteranges(r)
+            got = [(a, b) for a, b, _, _, _ in parts]
+            if want is not None:
+                eq(got, want, 'parts for %s' % spec)
+            else:
+                check(len(parts) == 2, 'parts for %s: %r' % (spec, got))
+            for a, b, t, ct, data in parts:
+                eq(t, SIZE, 'part total length')
+                eq(ct, 'application/octet-stream', 'part Content-Type')
+                eq(data, d[a:b + 1], 'part %d-%d bytes' % (a, b))
+        # text type parts carry the charset
+        r = s.get('/r.txt', headers=[('Range', 'bytes=0-1,155-156')])
+        eq(r.status, 206, 'multi-range on a text file')
+        parts = parse_byteranges(r)
+        eq([p[4] for p in parts], [b'01', b'56'], 'text part bodies')
+        eq(parts[0][3], 'text/plain; charset=utf-8', 'text part Content-Type')
+        # HEAD: same headers, no body
+        g = _range(s, 'bytes=0-9,100-199')
+        h = _range(s, 'bytes=0-9,100-199', 'HEAD')
+        eq(h.status, 206, 'HEAD multi-range')
+        eq(h.get('Content-Length'), g.get('Content-Length'), 'HEAD multi-range Content-Length')
+
+
+def test_unsatisfiable():
+    with _rserver() as s:
+        for spec in ('bytes=%d-' % SIZE, 'bytes=20000-30000', 'bytes=%d-%d' % (SIZE, SIZE + 5),
+                     'bytes=20000-,30000-', 'bytes=-0'):
+            r = _range(s, spec)
+            eq(r.status, 416, 'Range: %s' % spec)
+            eq(r.get('Content-Range'), 'bytes */%d' % SIZE, '416 Content-Range for %s' % spec)
+            assert_std_headers(r, '416')
+            check(s.data[:50] not in r.body, '416 body contains file data')
+        # one satisfiable range among unsatisfiable ones is served
+        r = _range(s, 'bytes=20000-30000,0-4')
+        if r.get('Content-Range'):
+            _single(r, 0, 4, s.data, 'unsatisfiable + satisfiable range')
+        else:
+            eq([p[:2] for p in parse_byteranges(r)], [(0, 4)], 'only the satisfiable part')
+        # the connection survives a 416
+        with s.conn() as c:
+            eq(c.request('/r.bin', headers=[('Range', 'bytes=50000-')]).status, 416, '416')
+            eq(c.request('/r.bin').body, s.data, 'GET after 416 on the same connection')
+        # an empty file has no satisfiable range
+        s.put('empty.bin', b'')
+        r = s.get('/empty.bin', headers=[('Range', 'bytes=0-0')])
+        eq(r.status, 416, 'bytes=0-0 on an empty file')
+        eq(r.get('Content-Range'), 'bytes */0', '416 Content-Range on an empty file')
+
+
+def test_invalid_range_ignored():
+    with _rserver() as s:
+        for spec in ('bytes=abc', 'bytes=', 'bytes=--5', 'bytes 0-5', 'items=0-5', 'bytes=5-1',
+                     'bytes=1-2-3', 'bytes=0x10-20', 'bytes=-', 'bytes=1-2,abc', '=0-5',
+                     'bytes=1-2;3-4', 'bytes=a-'):
+            r = _range(s, spec)
+            eq(r.status, 200, 'invalid Range: %r' % spec)
+            eq(r.body, s.data, 'full body for invalid Range: %r' % spec)
+            check(not r.has('Content-Range'), 'Content-Range on a 200')
+        # a first-pos too large for any file: unsatisfiable or ignored, never a crash
+        r = _range(s, 'bytes=99999999999999999999999-')
+        is_in(r.status, (200, 416), 'Range: bytes=99999999999999999999999-')
+        s.serves_ok()
+
+
+def test_overlapping_ranges_coalesced():
+    with _rserver() as s:
+        specs = {
+            'many overlapping': ','.join('%d-%d' % (i, SIZE - 1) for i in range(0, 500)),
+            'many identical': ','.join(['0-%d' % (SIZE - 1)] * 400),
+            'many small overlapping': ','.join('%d-%d' % (i, i + 100) for i in range(0, 1000, 2)),
+            'suffix and prefix repeated': ','.join(['-5000', '0-5100'] * 200),
+        }
+        for name, spec in specs.items():
+            r = _range(s, 'bytes=' + spec)
+            is_in(r.status, (200, 206), name)
+            check(len(r.body) <= SIZE + 2000,
+                  '%s: %d-byte response for a %d-byte file (ranges not coalesced)'
+                  % (name, len(r.body), SIZE))
+            if r.status == 206 and r.get('Content-Range'):
+                m = re.match(r'^bytes (\d+)-(\d+)/%d$' % SIZE, r.get('Content-Range'))
+                check(m, 'Content-Range %r' % r.get('Content-Range'))
+                eq(r.body, s.data[int(m.group(1)):int(m.group(2)) + 1], name + ' body')
+            elif r.status == 206:
+                for a, b, _, _, data in parse_byteranges(r):
+                    eq(data, s.data[a:b + 1], name + ' part')
+            else:
+                eq(r.body, s.data, name + ' full body')
+        # 'many overlapping' covers the whole file; served whole either way
+        r = _range(s, 'bytes=' + specs['many small overlapping'])
+        if r.status == 206:
+            check(r.get('Content-Range') == 'bytes 0-1098/%d' % SIZE,
+                  'overlapping 0-100,2-102,...,998-1098 not merged into one range: %r'
+                  % (r.get('Content-Range') or r.get('Content-Type')))
+
+
+def test_max_ranges():
+    with _rserver(max_ranges='3') as s:
+        r = _range(s, 'bytes=0-0,1000-1000,2000-2000')
+        eq(r.status, 206, '3 ranges with max_ranges 3')
+        eq(len(parse_byteranges(r)), 3, 'parts')
+        r = _range(s, 'bytes=0-0,1000-1000,2000-2000,3000-3000')
+        eq(r.status, 200, '4 disjoint ranges with max_ranges 3')
+        eq(r.body, s.data, 'full body when over max_ranges')
+        # overlapping ranges count after coalescing
+        r = _range(s, 'bytes=0-5,1-6,2-7,3-8,1000-1000')
+        eq(r.status, 206, '5 ranges coalescing to 2 with max_ranges 3')
+    with _rserver() as s:      # default max_ranges: 100 disjoint ranges is too many
+        r = _range(s, 'bytes=' + ','.join('%d-%d' % (i * 10, i * 10) for i in range(100)))
+        is_in(r.status, (200, 206), '100 disjoint ranges')
+        check(len(r.body) <= SIZE + 100 * 120, 'response for 100 ranges too large')
+
+
+def test_if_range():
+    with _rserver() as s:
+        r = s.get('/r.bin')
+        etag, lm = r.get('ETag'), r.get('Last-Modified')
+        for ir, want in ((etag, 206), ('"other"', 200), (lm, 206),
+                         (http_date(s.mtime - 60), 200), (http_date(s.mtime + 60), 200),
+                         ('W/' + etag, 200), ('garbage', 200)):
+            r = _range(s, 'bytes=0-9', extra=[('If-Range', ir)])
+            eq(r.status, want, 'If-Range: %s' % ir)
+            if want == 206:
+                eq(r.body, s.data[:10], 'If-Range %s body' % ir)
+            else:
+                eq(r.body, s.data, 'If-Range %s full body' % ir)
+        # If-Range without Range is ignored
+        r = s.get('/r.bin', headers=[('If-Range', '"other"')])
+        eq((r.status, r.body), (200, s.data), 'If-Range alone')
+
+
+if __name__ == '__main__':
+    main()
