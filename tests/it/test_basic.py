@@ -91,27 +91,34 @@ def test_head_matches_get():
 
 def test_not_found():
     with Server() as s:
+        cases = Cases()
         for path in ('/nope.txt', '/no/such/dir/', '/no/such/file.html'):
-            r = s.get(path)
-            eq(r.status, 404, 'GET %s' % path)
-            assert_std_headers(r, 'GET %s' % path)
-            eq(int(r.get('Content-Length')), len(r.body), '404 Content-Length')
+            with cases.case():
+                r = s.get(path)
+                eq(r.status, 404, 'GET %s' % path)
+                assert_std_headers(r, 'GET %s' % path)
+                eq(int(r.get('Content-Length')), len(r.body), '404 Content-Length')
+        cases.check()
 
 
 def test_methods_not_allowed():
     with Server() as s:
         s.put('a.txt', b'hello\n')
+        cases = Cases()
         for m in ('POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE'):
-            r = s.get('/a.txt', m)
-            eq(r.status, 405, '%s /a.txt status' % m)
-            eq(r.get('Allow'), 'GET, HEAD', '%s /a.txt Allow header' % m)
-            assert_std_headers(r, '%s response' % m)
+            with cases.case():
+                r = s.get('/a.txt', m)
+                eq(r.status, 405, '%s /a.txt status' % m)
+                eq(r.get('Allow'), 'GET, HEAD', '%s /a.txt Allow header' % m)
+                assert_std_headers(r, '%s response' % m)
+        cases.check()
         eq(s.get('/a.txt').body, b'hello\n', 'file unchanged after PUT/DELETE')
         check(os.path.exists(s.path('a.txt')), 'DELETE removed the file')
 
 
 def test_content_types_builtin():
     with Server() as s:
+        cases = Cases()
         for name, ctype in (('p.html', 'text/html; charset=utf-8'),
                             ('p.txt', 'text/plain; charset=utf-8'),
                             ('p.css', 'text/css; charset=utf-8'),
@@ -119,8 +126,10 @@ def test_content_types_builtin():
                             ('p.jpg', 'image/jpeg'),
                             ('p.zzqqxx', 'application/octet-stream'),
                             ('noextension', 'application/octet-stream')):
-            s.put(name, b'data')
-            eq(s.get('/' + name).get('Content-Type'), ctype, 'Content-Type of %s' % name)
+            with cases.case():
+                s.put(name, b'data')
+                eq(s.get('/' + name).get('Content-Type'), ctype, 'Content-Type of %s' % name)
+        cases.check()
 
 
 def test_mime_types_file_and_default_type():
@@ -132,6 +141,7 @@ def test_mime_types_file_and_default_type():
                 'image/png png\n'
                 'application/x-zc-test zct zct2\n')
     with s:
+        cases = Cases()
         for name, ctype in (('a.zct', 'application/x-zc-test'),
                             ('a.zct2', 'application/x-zc-test'),
                             ('A.ZCT', 'application/x-zc-test'),
@@ -140,8 +150,10 @@ def test_mime_types_file_and_default_type():
                             ('a.unknownext', 'application/x-zc-default'),
                             ('a.htm', 'text/html; charset=utf-8'),
                             ('a.png', 'image/png')):
-            s.put(name, b'data')
-            eq(s.get('/' + name).get('Content-Type'), ctype, 'Content-Type of %s' % name)
+            with cases.case():
+                s.put(name, b'data')
+                eq(s.get('/' + name).get('Content-Type'), ctype, 'Content-Type of %s' % name)
+        cases.check()
 
 
 def test_charset():
@@ -212,14 +224,17 @@ def test_directory_redirect():
 def test_redirect_never_protocol_relative():
     with Server() as s:
         s.put('evil.com/dir/index.html', b'x\n')
+        cases = Cases()
         for target in ('//evil.com/dir', '///evil.com/dir', '/%2Fevil.com/dir',
                        '/%2f%2fevil.com/dir', '/./evil.com/dir', '//evil.com//dir'):
-            r = s.get(target)
-            if r.status == 301:
-                path, _ = _location_path(r)
-                eq(path, '/evil.com/dir/', 'Location path for %s' % target)
-            else:
-                is_in(r.status, (400, 404), 'GET %s' % target)
+            with cases.case():
+                r = s.get(target)
+                if r.status == 301:
+                    path, _ = _location_path(r)
+                    eq(path, '/evil.com/dir/', 'Location path for %s' % target)
+                else:
+                    is_in(r.status, (400, 404), 'GET %s' % target)
+        cases.check()
 
 
 def test_directory_without_index():
@@ -254,10 +269,13 @@ def test_autoindex():
             u = urllib.parse.urljoin('/list/', h)
             if u.startswith('/list/') and u != '/list/':
                 targets[urllib.parse.unquote(u[len('/list/'):])] = u
+        cases = Cases()
         for n in names:
-            check(n in targets, 'no link to %r in listing (links: %r)' % (n, sorted(targets)))
-            rr = s.get(targets[n])
-            eq((rr.status, rr.body), (200, content[n]), 'following the link to %r' % n)
+            with cases.case():
+                check(n in targets, 'no link to %r in listing (links: %r)' % (n, sorted(targets)))
+                rr = s.get(targets[n])
+                eq((rr.status, rr.body), (200, content[n]), 'following the link to %r' % n)
+        cases.check()
         check('subdir/' in targets, 'no link to subdir/ (links %r)' % sorted(targets))
         eq(s.get(targets['subdir/']).status, 200, 'following the subdir link')
         # a directory with an index is served, not listed
@@ -271,26 +289,32 @@ def test_percent_decoding_and_query():
         s.put('a+b.txt', b'plus\n')
         s.put('a.txt', b'plain a\n')
         s.put('caf\u00e9.txt', b'utf8\n')
+        cases = Cases()
         for target, body in (('/a%20b.txt', b'space\n'), ('/a+b.txt', b'plus\n'),
                              ('/a%2Bb.txt', b'plus\n'), ('/a%2bb.txt', b'plus\n'),
                              ('/%61.txt', b'plain a\n'), ('/%61%2E%74%78%74', b'plain a\n'),
                              ('/caf%C3%A9.txt', b'utf8\n'), ('/a.txt?x=1&y=%00', b'plain a\n'),
                              ('/a%20b.txt?q', b'space\n'), ('/a.txt?', b'plain a\n')):
-            r = s.get(target)
-            eq((r.status, r.body), (200, body), 'GET %s' % target)
+            with cases.case():
+                r = s.get(target)
+                eq((r.status, r.body), (200, body), 'GET %s' % target)
+        cases.check()
 
 
 def test_dot_segments():
     with Server() as s:
         s.put('a.txt', b'A\n')
         s.put('sub/x.txt', b'X\n')
+        cases = Cases()
         for target, body in (('/sub/../a.txt', b'A\n'), ('/./a.txt', b'A\n'),
                              ('/sub/./x.txt', b'X\n'), ('/sub/zz/../x.txt', b'X\n'),
                              ('//a.txt', b'A\n'), ('/sub//x.txt', b'X\n'),
                              ('/sub/%2e/x.txt', b'X\n'), ('/sub/%2e%2e/a.txt', b'A\n'),
                              ('/sub/.%2E/a.txt', b'A\n')):
-            r = s.get(target)
-            eq((r.status, r.body), (200, body), 'GET %s' % target)
+            with cases.case():
+                r = s.get(target)
+                eq((r.status, r.body), (200, body), 'GET %s' % target)
+        cases.check()
 
 
 def test_status_json():

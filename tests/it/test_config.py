@@ -86,7 +86,7 @@ BAD = [  # (config text, line of the error, what)
     ('listen 127.0.0.1:%(p)d;\nroot;\n', 2, 'root without an argument'),
     ('listen 127.0.0.1:%(p)d;\nroot a b;\n', 2, 'root with two arguments'),
     ('listen 127.0.0.1:%(p)d;\nroot www;\nmime_types no-such-file.types;\n', 3,
-     'missing mime_types file'),
+     'missing mime_types file (the error must name the directive\'s FILE:LINE)'),
     ('listen 127.0.0.1:%(p)d;\nroot www;\nsymlinks sometimes;\n', 3, 'symlinks sometimes'),
     ('listen 127.0.0.1:%(p)d;\nroot www;\nhidden_files yes;\n', 3, 'hidden_files yes'),
     ('listen 127.0.0.1:%(p)d;\nroot www;\nkeepalive_timeout -1s;\n', 3, 'negative duration'),
@@ -107,13 +107,17 @@ def _bad_configs(tmp):
 def test_check_bad_configs():
     tmp = tempfile.mkdtemp(prefix='zcit-')
     try:
+        cases = Cases()
         for path, line, what in _bad_configs(tmp):
-            r = run_tool(['-t', '-c', path])
-            out = r.stdout + r.stderr
-            check(r.returncode != 0, '-t exit status 0 for a bad config (%s): %r' % (what, out))
-            check('configuration OK' not in out, '-t says OK for %s' % what)
-            check(re.search(r'%s:%d: \S' % (re.escape(path), line), r.stderr),
-                  '-t on %s: stderr lacks "%s:%d: message": %r' % (what, path, line, r.stderr))
+            with cases.case():
+                r = run_tool(['-t', '-c', path])
+                out = r.stdout + r.stderr
+                check(r.returncode != 0, '-t exit status 0 for a bad config (%s): %r'
+                      % (what, out))
+                check('configuration OK' not in out, '-t says OK for %s' % what)
+                check(re.search(r'%s:%d: \S' % (re.escape(path), line), r.stderr),
+                      '-t on %s: stderr lacks "%s:%d: message": %r'
+                      % (what, path, line, r.stderr))
         # missing semicolon at end of file: the error names the file and a line
         path = _write(tmp, 'nosemi.conf', 'listen 127.0.0.1:%d;\nroot www\n' % free_port())
         r = run_tool(['-t', '-c', path])
@@ -125,6 +129,7 @@ def test_check_bad_configs():
         r = run_tool(['-t', '-c', path])
         check(r.returncode != 0, '-t on a missing file exits 0')
         check(path in r.stderr, '-t on a missing file does not name it: %r' % r.stderr)
+        cases.check()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -132,25 +137,32 @@ def test_check_bad_configs():
 def test_start_with_bad_config_fails():
     tmp = tempfile.mkdtemp(prefix='zcit-')
     try:
+        cases = Cases()
         for n, (path, line, what) in enumerate(_bad_configs(tmp)):
             if n % 4:
                 continue
-            p = subprocess.Popen([BINARY, '-c', path], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp)
-            try:
-                out, err = p.communicate(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.communicate()
-                raise AssertionError('server with a bad config (%s) still running after 5s'
-                                     % what)
-            err = err.decode('utf-8', 'replace')
-            check(p.returncode != 0, 'server with a bad config (%s) exited 0' % what)
-            check(re.search(r'%s:%d: \S' % (re.escape(path), line), err),
-                  'server with a bad config (%s): stderr lacks "%s:%d: ...": %r'
-                  % (what, path, line, err))
+            with cases.case():
+                _start_bad(tmp, path, line, what)
+        cases.check()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _start_bad(tmp, path, line, what):
+    p = subprocess.Popen([BINARY, '-c', path], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp)
+    try:
+        out, err = p.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        raise AssertionError('server with a bad config (%s) still running after 5s'
+                             % what)
+    err = err.decode('utf-8', 'replace')
+    check(p.returncode != 0, 'server with a bad config (%s) exited 0' % what)
+    check(re.search(r'%s:%d: \S' % (re.escape(path), line), err),
+          'server with a bad config (%s): stderr lacks "%s:%d: ...": %r'
+          % (what, path, line, err))
 
 
 def test_check_shipped_config():

@@ -219,13 +219,17 @@ OUTSIDE = ['/link_out.txt', '/link_out_abs.txt', '/dirlink_out/secret.txt', '/pa
 
 def test_symlinks_inside():
     with _symlink_server('inside') as s:
+        cases = Cases()
         for p in INSIDE:
-            r = s.get(p)
-            eq((r.status, r.body), (200, b'real\n'), 'symlinks inside: GET %s' % p)
+            with cases.case():
+                r = s.get(p)
+                eq((r.status, r.body), (200, b'real\n'), 'symlinks inside: GET %s' % p)
         for p in OUTSIDE:
-            r = s.get(p)
-            is_in(r.status, (403, 404), 'symlinks inside: GET %s (points outside root)' % p)
-            check(s.secret not in r.body and b'root:' not in r.body, 'GET %s leaked' % p)
+            with cases.case():
+                r = s.get(p)
+                is_in(r.status, (403, 404), 'symlinks inside: GET %s (points outside root)' % p)
+                check(s.secret not in r.body and b'root:' not in r.body, 'GET %s leaked' % p)
+        cases.check()
         eq(s.get('/dangling.txt').status, 404, 'dangling symlink')
         eq(s.get('/dirlink').status, 301, 'symlinked directory without slash')
 
@@ -233,11 +237,14 @@ def test_symlinks_inside():
 def test_symlinks_off():
     with _symlink_server('off') as s:
         eq(s.get('/sub/real.txt').body, b'real\n', 'symlinks off: a plain file')
+        cases = Cases()
         for p in INSIDE + OUTSIDE + ['/dangling.txt']:
-            r = s.get(p)
-            is_in(r.status, (403, 404), 'symlinks off: GET %s' % p)
-            check(s.secret not in r.body and b'real\n' != r.body and b'root:' not in r.body,
-                  'symlinks off: GET %s served a symlink' % p)
+            with cases.case():
+                r = s.get(p)
+                is_in(r.status, (403, 404), 'symlinks off: GET %s' % p)
+                check(s.secret not in r.body and b'real\n' != r.body and b'root:' not in r.body,
+                      'symlinks off: GET %s served a symlink' % p)
+        cases.check()
 
 
 HIDDEN = {'.htpasswd': b'user:hash\n', '.git/config': b'[core]\n', 'sub/.hidden': b'h\n',
@@ -250,13 +257,16 @@ def test_hidden_files_off():
             s.put(n, d)
         s.put('visible.txt', b'v\n')
         eq(s.get('/visible.txt').status, 200, 'visible file')
+        cases = Cases()
         for p in ['/' + n for n in HIDDEN] + ['/%2ehtpasswd', '/%2Egit/config', '/.git/',
                                              '/.git', '/sub/%2ehidden', '/sub/../.env',
                                              '/.dir/inner.txt']:
-            r = s.get(p)
-            eq(r.status, 404, 'hidden_files off: GET %s' % p)
-            for d in HIDDEN.values():
-                check(d not in r.body, 'GET %s leaked a hidden file' % p)
+            with cases.case():
+                r = s.get(p)
+                eq(r.status, 404, 'hidden_files off: GET %s' % p)
+                for d in HIDDEN.values():
+                    check(d not in r.body, 'GET %s leaked a hidden file' % p)
+        cases.check()
         eq(s.get('/.htpasswd', 'HEAD').status, 404, 'HEAD of a dotfile')
 
 
@@ -264,9 +274,12 @@ def test_hidden_files_on():
     with Server(conf={'hidden_files': 'on'}) as s:
         for n, d in HIDDEN.items():
             s.put(n, d)
+        cases = Cases()
         for n, d in HIDDEN.items():
-            r = s.get('/' + n)
-            eq((r.status, r.body), (200, d), 'hidden_files on: GET /%s' % n)
+            with cases.case():
+                r = s.get('/' + n)
+                eq((r.status, r.body), (200, d), 'hidden_files on: GET /%s' % n)
+        cases.check()
 
 
 def test_special_files():

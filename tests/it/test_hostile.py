@@ -47,61 +47,68 @@ def _hserver(**conf):
     return s
 
 
+def _reject_all(s, items):
+    """items: (request bytes, what[, statuses[, allow_silent_close]])"""
+    cases = Cases()
+    for item in items:
+        data, what = item[0], item[1]
+        statuses = item[2] if len(item) > 2 else (400,)
+        silent = item[3] if len(item) > 3 else False
+        with cases.case():
+            expect_reject(s, data, statuses, what, allow_silent_close=silent)
+    cases.check()
+
+
 def test_missing_host():
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\n\r\n', what='HTTP/1.1 without Host')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nConnection: keep-alive\r\n\r\n',
-                      what='HTTP/1.1 without Host (other headers)')
+        _reject_all(s, [
+            (b'GET /a.txt HTTP/1.1\r\n\r\n', 'HTTP/1.1 without Host'),
+            (b'GET /a.txt HTTP/1.1\r\nConnection: keep-alive\r\n\r\n',
+             'HTTP/1.1 without Host (other headers)')])
 
 
 def test_duplicate_host():
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
-                      what='two Host headers')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n',
-                      what='two identical Host headers')
+        _reject_all(s, [
+            (b'GET /a.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', 'two Host headers'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n', 'two identical Host headers')])
 
 
 def test_space_before_colon():
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost : x\r\n\r\n', what='"Host : x"')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Foo\t: y\r\n\r\n',
-                      what='tab before colon')
+        _reject_all(s, [
+            (b'GET /a.txt HTTP/1.1\r\nHost : x\r\n\r\n', '"Host : x"'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Foo\t: y\r\n\r\n', 'tab before colon')])
 
 
 def test_obs_fold():
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n',
-                      what='obs-fold (space)')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n',
-                      what='obs-fold (tab)')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\n Host: x\r\n\r\n',
-                      what='first header line starts with a space')
+        _reject_all(s, [
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n', 'obs-fold (space)'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n', 'obs-fold (tab)'),
+            (b'GET /a.txt HTTP/1.1\r\n Host: x\r\n\r\n', 'first header line starts with a space')])
 
 
 def test_bare_cr_and_bad_header_bytes():
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n',
-                      what='bare CR in a header value')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n',
-                      what='NUL in a header value')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX(A): b\r\n\r\n',
-                      what='invalid character in a header name')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n',
-                      what='header line without a colon')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\n: novalue\r\n\r\n',
-                      what='empty header name')
+        _reject_all(s, [
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n', 'bare CR in a header value'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n', 'NUL in a header value'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX(A): b\r\n\r\n',
+             'invalid character in a header name'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n', 'header line without a colon'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\n: novalue\r\n\r\n', 'empty header name')])
 
 
 def test_bad_request_lines():
     with _hserver() as s:
-        expect_reject(s, b'GET /a b.txt HTTP/1.1\r\nHost: x\r\n\r\n', what='space in target')
-        expect_reject(s, b'GET /a\x00.txt HTTP/1.1\r\nHost: x\r\n\r\n', what='raw NUL in target')
-        expect_reject(s, b'GET /a.txt HTTP/1.1 extra\r\nHost: x\r\n\r\n',
-                      what='junk after the version')
-        expect_reject(s, b'GET /a.txt HTTX/1.1\r\nHost: x\r\n\r\n', what='bad protocol name')
-        r = expect_reject(s, b'\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03' + os.urandom(64),
-                          what='a TLS ClientHello', allow_silent_close=True)
+        _reject_all(s, [
+            (b'GET /a b.txt HTTP/1.1\r\nHost: x\r\n\r\n', 'space in target'),
+            (b'GET /a\x00.txt HTTP/1.1\r\nHost: x\r\n\r\n', 'raw NUL in target'),
+            (b'GET /a.txt HTTP/1.1 extra\r\nHost: x\r\n\r\n', 'junk after the version'),
+            (b'GET /a.txt HTTX/1.1\r\nHost: x\r\n\r\n', 'bad protocol name'),
+            (b'\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03' + os.urandom(64),
+             'a TLS ClientHello', (400,), True)])
 
 
 def test_http09_request():
@@ -119,30 +126,28 @@ def test_http09_request():
 
 def test_content_length_and_transfer_encoding():
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n'
-                         b'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
-                      what='Content-Length with Transfer-Encoding')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n'
-                         b'Content-Length: 5\r\n\r\n0\r\n\r\n',
-                      what='Transfer-Encoding with Content-Length')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n',
-                      statuses=(400, 501), what='Transfer-Encoding not ending in chunked')
+        _reject_all(s, [
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n'
+             b'Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 'Content-Length with Transfer-Encoding'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n'
+             b'Content-Length: 5\r\n\r\n0\r\n\r\n', 'Transfer-Encoding with Content-Length'),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n',
+             'Transfer-Encoding not ending in chunked', (400, 501))])
 
 
 def test_bad_content_length():
+    items = [
+        (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!',
+         'two different Content-Length headers'),
+        (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n',
+         'duplicate Content-Length headers')]
+    for v in (b'abc', b'-1', b'5 5', b'+5', b'0x10', b'', b'1.0'):
+        items.append((b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: ' + v + b'\r\n\r\n',
+                      'Content-Length: %r' % v))
+    items.append((b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n',
+                  'overflowing Content-Length', (400, 413)))
     with _hserver() as s:
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n'
-                         b'Content-Length: 6\r\n\r\nhello!',
-                      what='two different Content-Length headers')
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n'
-                         b'Content-Length: 0\r\n\r\n',
-                      what='duplicate Content-Length headers')
-        for v in (b'abc', b'-1', b'5 5', b'+5', b'0x10', b'', b'1.0'):
-            expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: ' + v +
-                          b'\r\n\r\n', what='Content-Length: %r' % v)
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\n'
-                         b'Content-Length: 99999999999999999999999\r\n\r\n',
-                      statuses=(400, 413), what='overflowing Content-Length')
+        _reject_all(s, items)
 
 
 def test_body_rejected_and_never_parsed():
@@ -200,41 +205,40 @@ def test_max_body_size_discards_small_bodies():
 
 def test_header_size_limits_default():
     with _hserver() as s:
-        expect_reject(s, build_request('/a.txt', headers=[('X-Big', 'b' * 9000)]),
-                      statuses=(431,), what='one 9000-byte header (default max_header_size 8k)')
-        expect_reject(s, build_request('/a.txt', headers=[('X-H%d' % i, 'v' * 90)
-                                                          for i in range(95)]),
-                      statuses=(431,), what='95 headers of 100 bytes (over 8k)')
-        expect_reject(s, build_request('/' + 'u' * 9000), statuses=(414,),
-                      what='9000-byte request target')
         with s.conn() as c:
             r = c.request('/a.txt', headers=[('X-Big', 'b' * 6000)])
             eq(r.status, 200, '6000-byte header under the default limit')
-        # a header line that never ends
-        expect_reject(s, b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Endless: ' + b'e' * 65536,
-                      statuses=(431,), what='a 64k header line without CRLF')
+        _reject_all(s, [
+            (build_request('/a.txt', headers=[('X-Big', 'b' * 9000)]),
+             'one 9000-byte header (default max_header_size 8k)', (431,)),
+            (build_request('/a.txt', headers=[('X-H%d' % i, 'v' * 90) for i in range(95)]),
+             '95 headers of 100 bytes (over 8k)', (431,)),
+            (build_request('/' + 'u' * 9000), '9000-byte request target', (414,)),
+            (b'GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Endless: ' + b'e' * 65536,
+             'a 64k header line without CRLF', (431,))])
 
 
 def test_header_count_limits():
     with _hserver() as s:
         ok = build_request('/a.txt', headers=[('X-N%d' % i, 'v') for i in range(99)])
         eq(s.raw(ok).status, 200, 'Host + 99 headers (= max_headers 100)')
-        expect_reject(s, build_request('/a.txt', headers=[('X-N%d' % i, 'v') for i in range(100)]),
-                      statuses=(431,), what='Host + 100 headers (over max_headers 100)')
+        _reject_all(s, [
+            (build_request('/a.txt', headers=[('X-N%d' % i, 'v') for i in range(100)]),
+             'Host + 100 headers (over max_headers 100)', (431,))])
 
 
 def test_configured_header_limits():
     with _hserver(max_header_size='1k', max_headers='10') as s:
         eq(s.raw(build_request('/a.txt', headers=[('X-A', 'a' * 800)])).status, 200,
            '~850-byte request with max_header_size 1k')
-        expect_reject(s, build_request('/a.txt', headers=[('X-A', 'a' * 1100)]),
-                      statuses=(431,), what='1100-byte header with max_header_size 1k')
-        expect_reject(s, build_request('/' + 'u' * 1100), statuses=(414,),
-                      what='1100-byte target with max_header_size 1k')
         eq(s.raw(build_request('/a.txt', headers=[('X-%d' % i, 'v') for i in range(9)])).status,
            200, 'Host + 9 headers with max_headers 10')
-        expect_reject(s, build_request('/a.txt', headers=[('X-%d' % i, 'v') for i in range(10)]),
-                      statuses=(431,), what='Host + 10 headers with max_headers 10')
+        _reject_all(s, [
+            (build_request('/a.txt', headers=[('X-A', 'a' * 1100)]),
+             '1100-byte header with max_header_size 1k', (431,)),
+            (build_request('/' + 'u' * 1100), '1100-byte target with max_header_size 1k', (414,)),
+            (build_request('/a.txt', headers=[('X-%d' % i, 'v') for i in range(10)]),
+             'Host + 10 headers with max_headers 10', (431,))])
 
 
 def _closed_within(c, seconds):
@@ -318,29 +322,37 @@ TRAVERSALS = [
 
 def test_path_traversal():
     with _traversal_server() as s:
+        cases = Cases()
         for t in TRAVERSALS:
-            r = s.get(t)
-            is_in(r.status, (400, 403, 404), 'GET %s' % t)
-            check(SECRET not in r.body, 'GET %s leaked the secret file' % t)
-            check(b'root:' not in r.body, 'GET %s leaked /etc/passwd' % t)
+            with cases.case():
+                r = s.get(t)
+                check(SECRET not in r.body, 'GET %s leaked the secret file' % t)
+                check(b'root:' not in r.body, 'GET %s leaked /etc/passwd' % t)
+                is_in(r.status, (400, 403, 404), 'GET %s' % t)
         for t in ('../secret.txt', 'secret.txt', '*', '%2e%2e/secret.txt'):
-            r = s.raw(build_request(t))
-            is_in(r.status, (400,), 'request target %r (not origin-form)' % t)
-            check(SECRET not in r.body, 'target %r leaked the secret' % t)
+            with cases.case():
+                r = s.raw(build_request(t))
+                check(SECRET not in r.body, 'target %r leaked the secret' % t)
+                is_in(r.status, (400,), 'request target %r (not origin-form)' % t)
         s.serves_ok('after traversal attempts')
+        cases.check()
 
 
 def test_nul_and_control_characters():
     with _traversal_server() as s:
+        cases = Cases()
         for t in ('/a%00.txt', '/a.txt%00', '/a.txt%00.html', '/sub/%00/../../a.txt', '/%00',
                   '/a%01.txt', '/a%1f.txt', '/a%7f.txt', '/a%0a.txt', '/a%0d%0aSet-Cookie:%20x=1',
                   '/a%09.txt'):
-            r = s.get(t)
-            eq(r.status, 400, 'GET %s' % t)
-            check(not r.has('Set-Cookie'), 'header injection through %s' % t)
+            with cases.case():
+                r = s.get(t)
+                check(not r.has('Set-Cookie'), 'header injection through %s' % t)
+                eq(r.status, 400, 'GET %s' % t)
         for t in ('/a%zz.txt', '/a%.txt', '/a%4', '/a%'):
-            eq(s.get(t).status, 400, 'bad percent-encoding GET %s' % t)
+            with cases.case():
+                eq(s.get(t).status, 400, 'bad percent-encoding GET %s' % t)
         s.serves_ok('after NUL/control characters')
+        cases.check()
 
 
 if __name__ == '__main__':

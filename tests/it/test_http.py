@@ -54,14 +54,17 @@ def test_http10_keepalive():
 def test_connection_close_honoured():
     with Server() as s:
         s.put('a.txt', b'bye\n')
+        cases = Cases()
         for value in ('close', 'CLOSE', 'foo, close', 'Close'):
-            with s.conn() as c:
-                c.send_request('/a.txt', headers=[('Connection', value)])
-                r = c.read_response()
-                eq((r.status, r.body), (200, b'bye\n'), 'Connection: %s' % value)
-                check('close' in r.conn_tokens(),
-                      'no Connection: close in the response to Connection: %s' % value)
-                c.assert_closed(2, 'after Connection: %s' % value)
+            with cases.case():
+                with s.conn() as c:
+                    c.send_request('/a.txt', headers=[('Connection', value)])
+                    r = c.read_response()
+                    eq((r.status, r.body), (200, b'bye\n'), 'Connection: %s' % value)
+                    check('close' in r.conn_tokens(),
+                          'no Connection: close in the response to Connection: %s' % value)
+                    c.assert_closed(2, 'after Connection: %s' % value)
+        cases.check()
         # lower-case header names work too
         with s.conn() as c:
             c.send(b'GET /a.txt HTTP/1.1\r\nhOsT: x\r\nconnection: close\r\n\r\n')
@@ -180,16 +183,19 @@ def _etag(s):
 def test_if_none_match():
     with _cond_server() as s:
         etag, lm = _etag(s)
+        cases = Cases()
         for inm, want in ((etag, 304), ('"nomatch"', 200), ('"nomatch", ' + etag, 304),
                           ('"x",' + etag, 304), (etag + ' , "y"', 304), ('*', 304),
                           ('W/' + etag, 304), ('"x", "y"', 200), (etag[:-2] + '"', 200)):
-            r = s.get('/c.txt', headers=[('If-None-Match', inm)])
-            eq(r.status, want, 'If-None-Match: %s' % inm)
-            if want == 304:
-                eq(r.get('ETag'), etag, '304 ETag')
-                check(r.has('Date'), '304 without Date')
-            else:
-                eq(r.body, s.data, '200 body')
+            with cases.case():
+                r = s.get('/c.txt', headers=[('If-None-Match', inm)])
+                eq(r.status, want, 'If-None-Match: %s' % inm)
+                if want == 304:
+                    eq(r.get('ETag'), etag, '304 ETag')
+                    check(r.has('Date'), '304 without Date')
+                else:
+                    eq(r.body, s.data, '200 body')
+        cases.check()
         # a 304 has no body: the next response on the connection must parse
         with s.conn() as c:
             for m in ('GET', 'HEAD', 'GET'):
@@ -209,6 +215,7 @@ def test_if_modified_since():
         etag, lm = _etag(s)
         eq(lm, http_date(s.mtime), 'Last-Modified')
         t = s.mtime
+        cases = Cases()
         for ims, want in ((lm, 304),
                           (http_date(t - 3600), 200),
                           (http_date(t + 60), 304),
@@ -216,10 +223,12 @@ def test_if_modified_since():
                           (time.strftime('%A, %d-%b-%y %H:%M:%S GMT', time.gmtime(t)), 304),
                           (time.asctime(time.gmtime(t)), 304),
                           (time.asctime(time.gmtime(t - 1)), 200)):
-            r = s.get('/c.txt', headers=[('If-Modified-Since', ims)])
-            eq(r.status, want, 'If-Modified-Since: %s (Last-Modified %s)' % (ims, lm))
-            if want == 200:
-                eq(r.body, s.data, 'body')
+            with cases.case():
+                r = s.get('/c.txt', headers=[('If-Modified-Since', ims)])
+                eq(r.status, want, 'If-Modified-Since: %s (Last-Modified %s)' % (ims, lm))
+                if want == 200:
+                    eq(r.body, s.data, 'body')
+        cases.check()
         r = s.get('/c.txt', 'HEAD', headers=[('If-Modified-Since', lm)])
         eq(r.status, 304, 'HEAD with If-Modified-Since')
         # touching the file makes it modified again
@@ -232,6 +241,7 @@ def test_if_match_and_if_unmodified_since():
     with _cond_server() as s:
         etag, lm = _etag(s)
         t = s.mtime
+        cases = Cases()
         for hdrs, want in (([('If-Match', etag)], 200),
                            ([('If-Match', '"nomatch"')], 412),
                            ([('If-Match', '*')], 200),
@@ -245,11 +255,13 @@ def test_if_match_and_if_unmodified_since():
                            ([('If-Match', etag), ('If-Unmodified-Since', http_date(t - 3600))], 200),
                            # If-Match is evaluated before If-None-Match
                            ([('If-Match', '"nomatch"'), ('If-None-Match', etag)], 412)):
-            r = s.get('/c.txt', headers=hdrs)
-            eq(r.status, want, 'conditional %r' % hdrs)
-            assert_std_headers(r, 'conditional %r' % hdrs)
-            if want == 200:
-                eq(r.body, s.data, 'body for %r' % hdrs)
+            with cases.case():
+                r = s.get('/c.txt', headers=hdrs)
+                eq(r.status, want, 'conditional %r' % hdrs)
+                assert_std_headers(r, 'conditional %r' % hdrs)
+                if want == 200:
+                    eq(r.body, s.data, 'body for %r' % hdrs)
+        cases.check()
         r = s.get('/c.txt', 'HEAD', headers=[('If-Match', '"nomatch"')])
         eq(r.status, 412, 'HEAD with failing If-Match')
 

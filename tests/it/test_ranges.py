@@ -34,13 +34,16 @@ def test_single_ranges():
     with _rserver() as s:
         d = s.data
         n = len(d)
+        cases = Cases()
         for spec, a, b in (('bytes=0-99', 0, 99), ('bytes=0-0', 0, 0), ('bytes=5-5', 5, 5),
                            ('bytes=100-4195', 100, 4195), ('bytes=-500', n - 500, n - 1),
                            ('bytes=-1', n - 1, n - 1), ('bytes=10000-', 10000, n - 1),
                            ('bytes=0-', 0, n - 1), ('bytes=9000-999999', 9000, n - 1),
                            ('bytes=-99999', 0, n - 1), ('bytes=%d-%d' % (n - 1, n - 1), n - 1, n - 1),
                            ('bytes= 1-2', 1, 2), ('bytes=1-2 ', 1, 2), ('BYTES=1-2', 1, 2)):
-            _single(_range(s, spec), a, b, d, 'Range: %s' % spec)
+            with cases.case():
+                _single(_range(s, spec), a, b, d, 'Range: %s' % spec)
+        cases.check()
         r = _range(s, 'bytes=0-99', 'HEAD')
         eq(r.status, 206, 'HEAD with Range')
         eq(r.get('Content-Length'), '100', 'HEAD with Range: Content-Length')
@@ -59,24 +62,27 @@ def test_range_keepalive_sequence():
 def test_multiple_ranges():
     with _rserver() as s:
         d = s.data
+        cases = Cases()
         for spec, want in (('bytes=0-9,1000-1099,-10', [(0, 9), (1000, 1099), (SIZE - 10, SIZE - 1)]),
                            ('bytes=5000-5099, 0-9', None),
                            ('bytes=1-1,3000-3000,6000-6000', [(1, 1), (3000, 3000), (6000, 6000)]),
                            ('bytes=9990-,0-0', None)):
-            r = _range(s, spec)
-            eq(r.status, 206, 'Range: %s' % spec)
-            check(r.get('Content-Range') is None, 'multipart 206 with a top-level Content-Range')
-            eq(int(r.get('Content-Length')), len(r.body), 'multipart Content-Length')
-            parts = parse_byteranges(r)
-            got = [(a, b) for a, b, _, _, _ in parts]
-            if want is not None:
-                eq(got, want, 'parts for %s' % spec)
-            else:
-                check(len(parts) == 2, 'parts for %s: %r' % (spec, got))
-            for a, b, t, ct, data in parts:
-                eq(t, SIZE, 'part total length')
-                eq(ct, 'application/octet-stream', 'part Content-Type')
-                eq(data, d[a:b + 1], 'part %d-%d bytes' % (a, b))
+            with cases.case():
+                r = _range(s, spec)
+                eq(r.status, 206, 'Range: %s' % spec)
+                check(r.get('Content-Range') is None, 'multipart 206 with a top-level Content-Range')
+                eq(int(r.get('Content-Length')), len(r.body), 'multipart Content-Length')
+                parts = parse_byteranges(r)
+                got = [(a, b) for a, b, _, _, _ in parts]
+                if want is not None:
+                    eq(got, want, 'parts for %s' % spec)
+                else:
+                    check(len(parts) == 2, 'parts for %s: %r' % (spec, got))
+                for a, b, t, ct, data in parts:
+                    eq(t, SIZE, 'part total length')
+                    eq(ct, 'application/octet-stream', 'part Content-Type')
+                    eq(data, d[a:b + 1], 'part %d-%d bytes' % (a, b))
+        cases.check()
         # text type parts carry the charset
         r = s.get('/r.txt', headers=[('Range', 'bytes=0-1,155-156')])
         eq(r.status, 206, 'multi-range on a text file')
@@ -92,13 +98,16 @@ def test_multiple_ranges():
 
 def test_unsatisfiable():
     with _rserver() as s:
+        cases = Cases()
         for spec in ('bytes=%d-' % SIZE, 'bytes=20000-30000', 'bytes=%d-%d' % (SIZE, SIZE + 5),
                      'bytes=20000-,30000-', 'bytes=-0'):
-            r = _range(s, spec)
-            eq(r.status, 416, 'Range: %s' % spec)
-            eq(r.get('Content-Range'), 'bytes */%d' % SIZE, '416 Content-Range for %s' % spec)
-            assert_std_headers(r, '416')
-            check(s.data[:50] not in r.body, '416 body contains file data')
+            with cases.case():
+                r = _range(s, spec)
+                eq(r.status, 416, 'Range: %s' % spec)
+                eq(r.get('Content-Range'), 'bytes */%d' % SIZE, '416 Content-Range for %s' % spec)
+                assert_std_headers(r, '416')
+                check(s.data[:50] not in r.body, '416 body contains file data')
+        cases.check()
         # one satisfiable range among unsatisfiable ones is served
         r = _range(s, 'bytes=20000-30000,0-4')
         if r.get('Content-Range'):
@@ -118,13 +127,16 @@ def test_unsatisfiable():
 
 def test_invalid_range_ignored():
     with _rserver() as s:
+        cases = Cases()
         for spec in ('bytes=abc', 'bytes=', 'bytes=--5', 'bytes 0-5', 'items=0-5', 'bytes=5-1',
                      'bytes=1-2-3', 'bytes=0x10-20', 'bytes=-', 'bytes=1-2,abc', '=0-5',
                      'bytes=1-2;3-4', 'bytes=a-'):
-            r = _range(s, spec)
-            eq(r.status, 200, 'invalid Range: %r' % spec)
-            eq(r.body, s.data, 'full body for invalid Range: %r' % spec)
-            check(not r.has('Content-Range'), 'Content-Range on a 200')
+            with cases.case():
+                r = _range(s, spec)
+                eq(r.status, 200, 'invalid Range: %r' % spec)
+                eq(r.body, s.data, 'full body for invalid Range: %r' % spec)
+                check(not r.has('Content-Range'), 'Content-Range on a 200')
+        cases.check()
         # a first-pos too large for any file: unsatisfiable or ignored, never a crash
         r = _range(s, 'bytes=99999999999999999999999-')
         is_in(r.status, (200, 416), 'Range: bytes=99999999999999999999999-')
@@ -139,21 +151,24 @@ def test_overlapping_ranges_coalesced():
             'many small overlapping': ','.join('%d-%d' % (i, i + 100) for i in range(0, 1000, 2)),
             'suffix and prefix repeated': ','.join(['-5000', '0-5100'] * 200),
         }
+        cases = Cases()
         for name, spec in specs.items():
-            r = _range(s, 'bytes=' + spec)
-            is_in(r.status, (200, 206), name)
-            check(len(r.body) <= SIZE + 2000,
-                  '%s: %d-byte response for a %d-byte file (ranges not coalesced)'
-                  % (name, len(r.body), SIZE))
-            if r.status == 206 and r.get('Content-Range'):
-                m = re.match(r'^bytes (\d+)-(\d+)/%d$' % SIZE, r.get('Content-Range'))
-                check(m, 'Content-Range %r' % r.get('Content-Range'))
-                eq(r.body, s.data[int(m.group(1)):int(m.group(2)) + 1], name + ' body')
-            elif r.status == 206:
-                for a, b, _, _, data in parse_byteranges(r):
-                    eq(data, s.data[a:b + 1], name + ' part')
-            else:
-                eq(r.body, s.data, name + ' full body')
+            with cases.case():
+                r = _range(s, 'bytes=' + spec)
+                is_in(r.status, (200, 206), name)
+                check(len(r.body) <= SIZE + 2000,
+                      '%s: %d-byte response for a %d-byte file (ranges not coalesced)'
+                      % (name, len(r.body), SIZE))
+                if r.status == 206 and r.get('Content-Range'):
+                    m = re.match(r'^bytes (\d+)-(\d+)/%d$' % SIZE, r.get('Content-Range'))
+                    check(m, 'Content-Range %r' % r.get('Content-Range'))
+                    eq(r.body, s.data[int(m.group(1)):int(m.group(2)) + 1], name + ' body')
+                elif r.status == 206:
+                    for a, b, _, _, data in parse_byteranges(r):
+                        eq(data, s.data[a:b + 1], name + ' part')
+                else:
+                    eq(r.body, s.data, name + ' full body')
+        cases.check()
         # 'many overlapping' covers the whole file; served whole either way
         r = _range(s, 'bytes=' + specs['many small overlapping'])
         if r.status == 206:
@@ -183,15 +198,18 @@ def test_if_range():
     with _rserver() as s:
         r = s.get('/r.bin')
         etag, lm = r.get('ETag'), r.get('Last-Modified')
+        cases = Cases()
         for ir, want in ((etag, 206), ('"other"', 200), (lm, 206),
                          (http_date(s.mtime - 60), 200), (http_date(s.mtime + 60), 200),
                          ('W/' + etag, 200), ('garbage', 200)):
-            r = _range(s, 'bytes=0-9', extra=[('If-Range', ir)])
-            eq(r.status, want, 'If-Range: %s' % ir)
-            if want == 206:
-                eq(r.body, s.data[:10], 'If-Range %s body' % ir)
-            else:
-                eq(r.body, s.data, 'If-Range %s full body' % ir)
+            with cases.case():
+                r = _range(s, 'bytes=0-9', extra=[('If-Range', ir)])
+                eq(r.status, want, 'If-Range: %s' % ir)
+                if want == 206:
+                    eq(r.body, s.data[:10], 'If-Range %s body' % ir)
+                else:
+                    eq(r.body, s.data, 'If-Range %s full body' % ir)
+        cases.check()
         # If-Range without Range is ignored
         r = s.get('/r.bin', headers=[('If-Range', '"other"')])
         eq((r.status, r.body), (200, s.data), 'If-Range alone')

@@ -13,6 +13,7 @@ over raw sockets.  Nothing here waits without a timeout.
 Run a subset:  python3 tests/it/test_http.py test_pipelining_50 ...
 """
 
+import contextlib
 import datetime
 import email.utils
 import json
@@ -97,6 +98,34 @@ def wait_for(pred, timeout=2.0, interval=0.05, msg='condition'):
         if time.monotonic() > deadline:
             raise AssertionError('timed out after %.1fs waiting for %s' % (timeout, msg))
         time.sleep(interval)
+
+
+class Cases:
+    """Collect failures over a list of cases so one run reports all of them:
+        cases = Cases()
+        for x in ...:
+            with cases.case():
+                eq(...)
+        cases.check()
+    """
+
+    def __init__(self):
+        self.errors = []
+
+    @contextlib.contextmanager
+    def case(self, what=None):
+        try:
+            yield
+        except (AssertionError, EOFError, OSError) as e:
+            msg = str(e) if isinstance(e, AssertionError) else '%s: %s' % (type(e).__name__, e)
+            self.errors.append(('%s: ' % what if what else '') + msg)
+
+    def check(self):
+        if len(self.errors) == 1:
+            raise AssertionError(self.errors[0])
+        if self.errors:
+            raise AssertionError('%d cases failed:\n  - %s'
+                                 % (len(self.errors), '\n  - '.join(self.errors)))
 
 
 # --------------------------------------------------------------------------
