@@ -1,0 +1,369 @@
+/* conn.c - connection lifecycle: read, parse, answer, keep alive, close. */
+#include "conn.h"
+#include "config.h"
+#include "log.h"
+#include "send.h"
+#include "static.h"
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define ZC_RBUF_INIT 4096
+/* After a final response, keep reading (and discarding) for this long so
+ * that unread request bytes don't turn our close into an RST that destroys
+ * the response in flight (nginx's lingering close). */
+#define ZC_LINGER_MS 2000
+
+static void on_recv(struct zc_op *op, int res, unsigned flags);
+static void on_close_recv(struct zc_op *op, int res, unsigned flags);
+static void process(struct zc_conn *c);
+
+static const struct zc_config *CFG(const struct zc_conn *c)
+{
+	return c->cfg->c;
+}
+
+static void http_limits(const struct zc_config *cfg, struct zc_http_limits *lim)
+{
+	lim->max_header_size = cfg->max_header_size;
+	lim->max_headers = cfg->max_headers;
+	lim->max_body_size = cfg->max_body_size;
+}
+
+static void peer_format(struct zc_conn *c)
+{
+	char host[INET6_ADDRSTRLEN] = "-";
+	if (c->peer.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&c->peer)->sin_addr, host, sizeof(host));
+	else if (c->peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->peer)->sin6_addr, host, sizeof(host));
+	snprintf(c->peer_text, sizeof(c->peer_text), "%s", host);
+}
+
+void zc_conn_start(struct zc_worker *w, int fd)
+{
+	struct zc_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		zc_log_error("out of memory for a connection");
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->fd = fd;
+	c->cfg = zc_cfg_hold(w->cfg);
+	c->op_recv.cb = on_recv;
+	c->op_close.cb = on_close_recv;
+	c->peerlen = sizeof(c->peer);
+	getpeername(fd, (struct sockaddr *)&c->peer, &c->peerlen);
+	peer_format(c);
+	int one = 1;
+	/* responses are written whole; don't let Nagle hold back the tail */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct zc_http_limits lim;
+	http_limits(CFG(c), &lim);
+	zc_http_init(&c->http, &lim);
+	zc_resp_init(&c->resp);
+	c->state = ZC_CS_READING;
+	c->idle = 1;
+	c->deadline_ms = w->now_ms + CFG(c)->header_timeout_ms;
+	zc_worker_conn_added(w, c);
+	process(c);
+}
+
+static void conn_free(struct zc_conn *c)
+{
+	struct zc_worker *w = c->w;
+	close(c->fd);
+	zc_resp_free(&c->resp);
+	free(c->rbuf);
+	free(c->obuf);
+	zc_cfg_release(c->cfg);
+	zc_worker_conn_removed(w, c);
+	free(c);
+	/* a slot opened up below max_connections: the tick re-arms accepts */
+}
+
+void zc_conn_op_start(struct zc_conn *c)
+{
+	c->inflight++;
+}
+
+int zc_conn_op_end(struct zc_conn *c)
+{
+	c->inflight--;
+	if (c->state == ZC_CS_CLOSING && c->inflight == 0) {
+		conn_free(c);
+		return 1;
+	}
+	return 0;
+}
+
+/* Close: in-flight operations are woken by shutdown() and the connection
+ * is freed when the last one completes. */
+static void conn_close(struct zc_conn *c)
+{
+	if (c->state == ZC_CS_CLOSING)
+		return;
+	c->state = ZC_CS_CLOSING;
+	if (c->inflight == 0) {
+		conn_free(c);
+		return;
+	}
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+void zc_conn_abort(struct zc_conn *c, const char *why)
+{
+	if (c->state != ZC_CS_CLOSING)
+		zc_log_info("%s: closing connection: %s", c->peer_text, why);
+	conn_close(c);
+}
+
+static int ensure_rbuf(struct zc_conn *c)
+{
+	if (c->rlen < c->rcap)
+		return 0;
+	/* a request head may need max_header_size plus the pipelined bytes
+	 * already read behind it; beyond that the parser answers 431/414 */
+	size_t limit = CFG(c)->max_header_size + ZC_RBUF_INIT;
+	size_t ncap = c->rcap ? c->rcap * 2 : ZC_RBUF_INIT;
+	if (ncap > limit)
+		ncap = limit;
+	if (ncap <= c->rlen)
+		return -1;
+	char *nb = realloc(c->rbuf, ncap);
+	if (!nb)
+		return -1;
+	c->rbuf = nb;
+	c->rcap = ncap;
+	return 0;
+}
+
+static void arm_recv(struct zc_conn *c, struct zc_op *op)
+{
+	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, op);
+	io_uring_prep_recv(sqe, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	c->recv_armed = 1;
+	zc_conn_op_start(c);
+}
+
+/* Final response sent (or none possible): stop writing, drain input. */
+static void linger_close(struct zc_conn *c)
+{
+	c->state = ZC_CS_LINGERING;
+	c->deadline_ms = c->w->now_ms + ZC_LINGER_MS;
+	if (shutdown(c->fd, SHUT_WR) < 0 || (c->rcap == 0 && ensure_rbuf(c) < 0)) {
+		conn_close(c);
+		return;
+	}
+	c->rlen = c->rpos = 0;
+	if (!c->recv_armed)
+		arm_recv(c, &c->op_close);
+}
+
+static void on_close_recv(struct zc_op *op, int res, unsigned flags)
+{
+	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_close);
+	c->recv_armed = 0;
+	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+		return;
+	if (res <= 0) {
+		conn_close(c);
+		return;
+	}
+	c->rlen = 0;
+	arm_recv(c, &c->op_close);
+}
+
+static void on_recv(struct zc_op *op, int res, unsigned flags)
+{
+	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_recv);
+	c->recv_armed = 0;
+	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+		return;
+	if (c->state == ZC_CS_LINGERING) {     /* drain switched over */
+		on_close_recv(&c->op_close, res, flags);
+		return;
+	}
+	if (res <= 0) {
+		if (res < 0 && res != -ECONNRESET && res != -EPIPE)
+			zc_log_info("%s: recv: %s", c->peer_text, strerror(-res));
+		conn_close(c);
+		return;
+	}
+	c->rlen += (size_t)res;
+	if (c->idle) {
+		/* first bytes of a new request: the header timeout starts now */
+		c->idle = 0;
+		c->deadline_ms = c->w->now_ms + CFG(c)->header_timeout_ms;
+	}
+	process(c);
+}
+
+static void send_error(struct zc_conn *c, int status)
+{
+	zc_resp_reset(&c->resp);
+	c->resp.keepalive = 0;
+	c->resp.strategy = ZC_SEND_COPY;
+	zc_resp_simple(&c->resp, status, NULL);
+	if (c->resp.buf.oom) {
+		conn_close(c);
+		return;
+	}
+	c->state = ZC_CS_WRITING;
+	c->deadline_ms = c->w->now_ms + CFG(c)->send_timeout_ms;
+	zc_send_continue(c);
+}
+
+/* Between requests the connection moves to the newest config, so a reload
+ * reaches keep-alive connections without closing them. */
+static void refresh_config(struct zc_conn *c)
+{
+	struct zc_cfg *cur = c->w->cfg;
+	if (c->cfg == cur)
+		return;
+	zc_cfg_release(c->cfg);
+	c->cfg = zc_cfg_hold(cur);
+	http_limits(CFG(c), &c->http.lim);
+}
+
+static void handle_request(struct zc_conn *c)
+{
+	struct zc_worker *w = c->w;
+	refresh_config(c);
+	const struct zc_config *cfg = CFG(c);
+	c->requests++;
+	zc_count(&w->stats.requests, 1);
+	zc_resp_reset(&c->resp);
+	struct zc_handler_ctx ctx = {
+		.cfg = cfg, .fc = &w->fcache, .now_ms = w->now_ms,
+		.keepalive_ok = !w->stopping && cfg->keepalive_timeout_ms > 0,
+	};
+	zc_static_handle(&ctx, &c->http, &c->resp);
+	if (c->resp.buf.oom) {
+		send_error(c, 500);
+		return;
+	}
+	struct zc_send_caps caps = { 0 };
+	struct zc_send_thresholds th = {
+		.copy_max = cfg->copy_max_size ? cfg->copy_max_size : ZC_COPY_MAX_DEFAULT,
+	};
+	c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
+	c->state = ZC_CS_WRITING;
+	c->send_started_ms = w->now_ms;
+	c->deadline_ms = w->now_ms + cfg->send_timeout_ms;
+	zc_send_continue(c);
+}
+
+/* Parse what is buffered: answer one request at a time, in order. */
+static void process(struct zc_conn *c)
+{
+	for (;;) {
+		enum zc_http_ev ev = zc_http_feed(&c->http, c->rbuf ? c->rbuf : "", c->rlen, &c->rpos);
+		if (ev == ZC_HTTP_REQUEST) {
+			handle_request(c);
+			return;
+		}
+		if (ev == ZC_HTTP_ERROR) {
+			if (c->http.error_status)
+				send_error(c, c->http.error_status);
+			else
+				conn_close(c);
+			return;
+		}
+		/* All consumed. Bytes outside an unfinished head are dead. */
+		if (!c->http.in_head || c->http.req.url.len == 0)
+			c->rlen = c->rpos = 0;
+		if (ensure_rbuf(c) < 0) {
+			send_error(c, 431);
+			return;
+		}
+		arm_recv(c, &c->op_recv);
+		return;
+	}
+}
+
+static void access_log(struct zc_conn *c)
+{
+	if (!zc_access_log_enabled())
+		return;
+	struct zc_buf *b = &c->w->acclog;
+	struct zc_http *h = &c->http;
+	struct zc_req *q = &h->req;
+	char date[64];
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
+	/* combined log format; the request line is printed as received */
+	zc_buf_printf(b, "%s - - [%s] \"%.*s %.*s HTTP/%d.%d\" %d %llu \"%.*s\" \"%.*s\"\n",
+		      c->peer_text, date, (int)q->method_span.len, zc_span_ptr(h, q->method_span),
+		      (int)q->url.len, zc_span_ptr(h, q->url), q->http_major, q->http_minor,
+		      c->resp.status, (unsigned long long)c->resp.body_sent,
+		      q->hdr[ZC_H_REFERER].len ? (int)q->hdr[ZC_H_REFERER].len : 1,
+		      q->hdr[ZC_H_REFERER].len ? zc_span_ptr(h, q->hdr[ZC_H_REFERER]) : "-",
+		      q->hdr[ZC_H_USER_AGENT].len ? (int)q->hdr[ZC_H_USER_AGENT].len : 1,
+		      q->hdr[ZC_H_USER_AGENT].len ? zc_span_ptr(h, q->hdr[ZC_H_USER_AGENT]) : "-");
+	if (b->len > 32768)
+		zc_access_log_write(b);
+}
+
+void zc_conn_response_done(struct zc_conn *c)
+{
+	struct zc_worker *w = c->w;
+	int cls = c->resp.status / 100;
+	zc_count(&w->stats.responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
+	if (c->resp.status && c->http.req.url.len)
+		access_log(c);
+	if (!c->resp.keepalive || c->http.error_status) {
+		zc_resp_reset(&c->resp);
+		linger_close(c);
+		return;
+	}
+	zc_resp_reset(&c->resp);
+	/* Keep-alive: move pipelined bytes to the front; spans of the finished
+	 * request die here. */
+	memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+	c->rlen -= c->rpos;
+	c->rpos = 0;
+	zc_http_resume(&c->http);
+	refresh_config(c);
+	c->state = ZC_CS_READING;
+	c->idle = c->rlen == 0;
+	c->deadline_ms = w->now_ms + (c->idle ? CFG(c)->keepalive_timeout_ms : CFG(c)->header_timeout_ms);
+	process(c);
+}
+
+void zc_conn_tick(struct zc_conn *c, uint64_t now_ms)
+{
+	if (c->state == ZC_CS_CLOSING || now_ms < c->deadline_ms)
+		return;
+	switch (c->state) {
+	case ZC_CS_READING:
+		zc_log_debug("%s: %s timeout", c->peer_text, c->idle ? "keep-alive" : "header");
+		conn_close(c);
+		break;
+	case ZC_CS_WRITING:
+		zc_log_info("%s: send timeout after %llu ms", c->peer_text,
+			    (unsigned long long)(now_ms - c->send_started_ms));
+		conn_close(c);
+		break;
+	default:
+		conn_close(c);
+	}
+}
+
+void zc_conn_drain(struct zc_conn *c)
+{
+	if (c->state == ZC_CS_READING)
+		conn_close(c);
+	else if (c->state == ZC_CS_WRITING)
+		c->resp.keepalive = 0;
+}

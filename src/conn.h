@@ -1,0 +1,71 @@
+/* conn.h - one client connection: its state, buffers and the io_uring
+ * operations it has in flight. A connection is freed only when no
+ * operation of it is in flight (inflight == 0), so no completion can ever
+ * touch freed memory. */
+#ifndef ZC_CONN_H
+#define ZC_CONN_H
+#include <stdint.h>
+#include <sys/socket.h>
+#include "http.h"
+#include "loop.h"
+#include "resp.h"
+
+struct zc_worker;
+struct zc_cfg;
+
+enum zc_conn_state {
+	ZC_CS_READING,          /* waiting for (the rest of) a request head */
+	ZC_CS_WRITING,          /* a response is being sent */
+	ZC_CS_LINGERING,        /* sent a final response; draining input before close */
+	ZC_CS_CLOSING,          /* shut down; waiting for in-flight ops to finish */
+};
+
+struct zc_conn {
+	struct zc_worker *w;
+	struct zc_cfg *cfg;     /* referenced; switched to the newest between requests */
+	int fd;
+	enum zc_conn_state state;
+	unsigned inflight;
+	int recv_armed;
+	int idle;               /* between requests (keep-alive), no bytes of a new one */
+	uint64_t deadline_ms;   /* current timeout (header, keep-alive, send, linger) */
+	uint64_t requests;
+	struct zc_conn *prev, *next;    /* worker's list, for timeouts and shutdown */
+
+	struct zc_op op_recv;
+	struct zc_op op_send;
+	struct zc_op op_poll;
+	struct zc_op op_close;
+
+	char *rbuf;
+	size_t rlen, rcap, rpos;
+	struct zc_http http;
+
+	struct zc_resp resp;
+	char *obuf;             /* copy sender's staging buffer */
+	size_t olen, ocap;
+	uint64_t osent;         /* bytes of obuf already sent */
+	uint64_t send_started_ms;
+
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char peer_text[48];
+};
+
+/* A new connection on fd (accepted, non-blocking): starts reading. */
+void zc_conn_start(struct zc_worker *w, int fd);
+/* Close now (timeouts, shutdown): shuts the socket down so in-flight
+ * operations complete, then frees at inflight == 0. */
+void zc_conn_abort(struct zc_conn *c, const char *why);
+/* Timer tick: enforce the connection's deadline. */
+void zc_conn_tick(struct zc_conn *c, uint64_t now_ms);
+/* Graceful stop: close if idle, otherwise close after the current response. */
+void zc_conn_drain(struct zc_conn *c);
+
+/* Called by senders */
+void zc_conn_response_done(struct zc_conn *c);
+void zc_conn_op_start(struct zc_conn *c);
+/* Returns 1 when the connection was freed (caller must not touch c). */
+int zc_conn_op_end(struct zc_conn *c);
+
+#endif

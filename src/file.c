@@ -1,0 +1,271 @@
+/* file.c - open-file cache with openat2() containment. */
+#include "file.h"
+#include "config.h"
+#include "log.h"
+#include "mime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return (int)syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+int zc_fcache_init(struct zc_fcache *fc, unsigned max)
+{
+	memset(fc, 0, sizeof(*fc));
+	fc->nbuckets = 1;
+	while (fc->nbuckets < max)
+		fc->nbuckets <<= 1;
+	fc->tab = calloc(fc->nbuckets, sizeof(*fc->tab));
+	if (!fc->tab)
+		return -ENOMEM;
+	fc->max = max;
+	fc->next_generation = 1;
+	fc->rootfd = -1;
+	fc->lru.lru_next = fc->lru.lru_prev = &fc->lru;
+	return 0;
+}
+
+static uint32_t hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;       /* FNV-1a */
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static void lru_unlink(struct zc_file *f)
+{
+	f->lru_prev->lru_next = f->lru_next;
+	f->lru_next->lru_prev = f->lru_prev;
+}
+
+static void lru_push(struct zc_fcache *fc, struct zc_file *f)
+{
+	f->lru_next = fc->lru.lru_next;
+	f->lru_prev = &fc->lru;
+	fc->lru.lru_next->lru_prev = f;
+	fc->lru.lru_next = f;
+}
+
+static void cache_remove(struct zc_fcache *fc, struct zc_file *f)
+{
+	struct zc_file **pp = &fc->tab[hash_str(f->key) & (fc->nbuckets - 1)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	lru_unlink(f);
+	f->cached = 0;
+	fc->count--;
+	zc_file_unref(f);
+}
+
+static void cache_clear(struct zc_fcache *fc)
+{
+	while (fc->lru.lru_next != &fc->lru)
+		cache_remove(fc, fc->lru.lru_next);
+}
+
+int zc_fcache_set_config(struct zc_fcache *fc, const struct zc_config *cfg)
+{
+	cache_clear(fc);
+	int fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fc->rootfd >= 0)
+		close(fc->rootfd);
+	fc->rootfd = fd;
+	fc->cfg = cfg;
+	return 0;
+}
+
+void zc_fcache_destroy(struct zc_fcache *fc)
+{
+	cache_clear(fc);
+	free(fc->tab);
+	if (fc->rootfd >= 0)
+		close(fc->rootfd);
+	fc->tab = NULL;
+	fc->rootfd = -1;
+}
+
+void zc_file_ref(struct zc_file *f)
+{
+	f->refs++;
+}
+
+void zc_file_unref(struct zc_file *f)
+{
+	if (--f->refs)
+		return;
+	close(f->fd);
+	free(f->key);
+	free(f);
+}
+
+void zc_file_etag(const struct stat *st, char out[64])
+{
+	snprintf(out, 64, "\"%lx-%llx-%llx.%lx\"", (unsigned long)st->st_ino,
+		 (unsigned long long)st->st_size, (unsigned long long)st->st_mtim.tv_sec,
+		 (unsigned long)st->st_mtim.tv_nsec);
+}
+
+/* Resolve strictly beneath the root (kernel-enforced: openat2(2)
+ * RESOLVE_BENEATH fails with EXDEV on "..", absolute paths or symlinks that
+ * leave the tree; RESOLVE_NO_MAGICLINKS refuses /proc-style links).
+ * O_NONBLOCK so that a FIFO inside the root cannot block the worker. */
+static int open_beneath(struct zc_fcache *fc, const char *rel)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+	if (fc->cfg->symlinks == ZC_SYMLINKS_OFF)
+		how.resolve |= RESOLVE_NO_SYMLINKS;
+	if (*rel == '\0')
+		rel = ".";
+	int fd = sys_openat2(fc->rootfd, rel, &how);
+	if (fd < 0) {
+		int e = errno;
+		/* escapes and refused links read as "not there" to the client */
+		return (e == EXDEV || e == ELOOP) ? -ENOENT : -e;
+	}
+	return fd;
+}
+
+static void fill_mime(struct zc_file *f, const struct zc_config *cfg)
+{
+	const char *t = zc_mime_lookup(cfg->mime, f->key);
+	if (!t)
+		t = cfg->default_type;
+	if (cfg->charset && zc_mime_is_text(t))
+		snprintf(f->mime, sizeof(f->mime), "%s; charset=%s", t, cfg->charset);
+	else
+		snprintf(f->mime, sizeof(f->mime), "%s", t);
+}
+
+static int same_identity(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_mode == b->st_mode;
+}
+
+static struct zc_file *entry_new(struct zc_fcache *fc, const char *path, int fd, const struct stat *st)
+{
+	struct zc_file *f = calloc(1, sizeof(*f));
+	char *key = strdup(path);
+	if (!f || !key) {
+		free(f);
+		free(key);
+		return NULL;
+	}
+	f->refs = 1;
+	f->fd = fd;
+	f->st = *st;
+	f->key = key;
+	f->generation = fc->next_generation++;
+	zc_file_etag(st, f->etag);
+	fill_mime(f, fc->cfg);
+	return f;
+}
+
+static void cache_insert(struct zc_fcache *fc, struct zc_file *f, uint64_t now_ms)
+{
+	if (fc->count >= fc->max)
+		cache_remove(fc, fc->lru.lru_prev);     /* least recently used */
+	unsigned b = hash_str(f->key) & (fc->nbuckets - 1);
+	f->hnext = fc->tab[b];
+	fc->tab[b] = f;
+	lru_push(fc, f);
+	f->cached = 1;
+	f->checked_ms = now_ms;
+	f->refs++;
+	fc->count++;
+}
+
+static struct zc_file *cache_find(struct zc_fcache *fc, const char *path)
+{
+	struct zc_file *f = fc->tab[hash_str(path) & (fc->nbuckets - 1)];
+	while (f && strcmp(f->key, path))
+		f = f->hnext;
+	return f;
+}
+
+/* Revalidation, bounded by open_file_cache_valid: reopen the path (the
+ * name may now resolve elsewhere) and compare identities. An unchanged file
+ * keeps its entry; a changed one gets a fresh entry and generation, and the
+ * old entry lives on only for the responses that still hold it. */
+int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct zc_file **out)
+{
+	struct zc_file *f = cache_find(fc, path);
+	struct stat cur;
+	/* Within the validity window the name is trusted, but the open file is
+	 * re-stat'ed on every use: a file changed in place is never described
+	 * with a stale size or validator. */
+	if (f && now_ms - f->checked_ms < fc->cfg->open_file_cache_valid_ms &&
+	    fstat(f->fd, &cur) == 0 && same_identity(&f->st, &cur)) {
+		lru_unlink(f);
+		lru_push(fc, f);
+		f->refs++;
+		fc->hits++;
+		*out = f;
+		return 0;
+	}
+	fc->misses++;
+	int fd = open_beneath(fc, path + 1);
+	if (fd < 0) {
+		if (f)
+			cache_remove(fc, f);
+		return fd;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (f && same_identity(&f->st, &st)) {
+		close(fd);
+		f->checked_ms = now_ms;
+		f->refs++;
+		*out = f;
+		return 0;
+	}
+	if (f)
+		cache_remove(fc, f);
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EACCES;         /* devices, FIFOs, sockets are never served */
+	}
+	f = entry_new(fc, path, fd, &st);
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	if (fc->max)
+		cache_insert(fc, f, now_ms);
+	*out = f;
+	return 0;
+}
+
+int zc_file_open_in(struct zc_fcache *fc, const char *dirpath, const char *name,
+		    uint64_t now_ms, struct zc_file **out)
+{
+	char path[4096];
+	size_t dl = strlen(dirpath);
+	int n = snprintf(path, sizeof(path), "%s%s%s", dirpath,
+			 dl && dirpath[dl - 1] == '/' ? "" : "/", name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	return zc_file_open(fc, path, now_ms, out);
+}

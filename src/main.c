@@ -1,0 +1,243 @@
+/* main.c - command line, startup, signals, reload and shutdown.
+ *
+ * The main thread owns configuration and listening sockets; workers own
+ * everything else. Signals are blocked in every thread and taken here
+ * with sigwaitinfo(), so no handler ever runs inside a worker. */
+#include "config.h"
+#include "listen.h"
+#include "log.h"
+#include "probe.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEFAULT_CONF ZC_SYSCONFDIR "/zcserve/zcserve.conf"
+
+struct listen_set {             /* per worker, parallel to cfg->listen[] */
+	int fd[ZC_MAX_LISTEN];
+};
+
+static struct zc_cfg *cur_cfg;
+static struct listen_set *sets;
+static const char *conf_path = DEFAULT_CONF;
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: zcserve [-htV] [-c file]\n"
+		"  -c file  configuration file (default %s)\n"
+		"  -t       test the configuration and exit\n"
+		"  -V       print version and available send paths\n"
+		"  -h       this help\n", DEFAULT_CONF);
+}
+
+static struct zc_config *load(const char *path)
+{
+	char err[1024];
+	struct zc_config *c = zc_config_load(path, err, sizeof(err));
+	if (!c)
+		fprintf(stderr, "%s\n", err);
+	return c;
+}
+
+static int worker_count(const struct zc_config *c)
+{
+	if (c->workers > 0)
+		return c->workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+/* Listening fds for `next`, reusing those of `prev` for addresses present
+ * in both, so a reload never closes a socket that keeps serving. */
+static int build_sets(const struct zc_config *prev, const struct zc_config *next,
+		      struct listen_set *old, struct listen_set *out, int nw)
+{
+	char err[512];
+	for (int w = 0; w < nw; w++) {
+		for (int j = 0; j < next->nlisten; j++) {
+			out[w].fd[j] = -1;
+			for (int k = 0; prev && k < prev->nlisten; k++)
+				if (!strcmp(prev->listen[k].text, next->listen[j].text) &&
+				    prev->listen[k].tls == next->listen[j].tls)
+					out[w].fd[j] = old[w].fd[k];
+			if (out[w].fd[j] < 0 && (out[w].fd[j] = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
+				fprintf(stderr, "%s: %s\n", next->file, err);
+				zc_log_error("%s: %s", next->file, err);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		fprintf(stderr, "user \"%s\": no such user\n", user);
+		return -1;
+	}
+	if (getuid() != 0)
+		return 0;       /* not root: nothing to drop */
+	if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
+	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		fprintf(stderr, "dropping privileges to \"%s\": %s\n", user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int write_pid(const char *path)
+{
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "pid_file \"%s\": %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f);
+}
+
+static void reload(void)
+{
+	struct zc_config *nc = load(conf_path);
+	if (!nc) {
+		zc_log_error("reload failed, keeping the running configuration");
+		return;
+	}
+	char err[1024];
+	if (zc_log_configure(nc, err, sizeof(err)) < 0) {
+		zc_log_error("%s; reload failed, keeping the running configuration", err);
+		zc_config_free(nc);
+		return;
+	}
+	int nw = zc_server.nworkers;
+	if (worker_count(nc) != nw)
+		zc_log_warn("reload: changing the number of workers needs a restart; keeping %d", nw);
+	struct listen_set *ns = calloc((size_t)nw, sizeof(*ns));
+	if (!ns || build_sets(cur_cfg->c, nc, sets, ns, nw) < 0) {
+		zc_log_error("reload failed, keeping the running configuration");
+		free(ns);
+		zc_config_free(nc);
+		return;
+	}
+	struct zc_cfg *cfg = zc_cfg_new(nc);
+	for (int w = 0; w < nw; w++)
+		zc_worker_post_reload(&zc_server.workers[w], cfg, ns[w].fd, nc->nlisten);
+	zc_cfg_release(cur_cfg);
+	cur_cfg = cfg;
+	free(sets);
+	sets = ns;
+	zc_log_notice("configuration reloaded from %s", conf_path);
+}
+
+static int serve(void)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	for (;;) {
+		int sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGHUP) {
+			reload();
+		} else if (sig == SIGUSR1) {
+			zc_log_reopen();
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			zc_log_notice("signal %d: stopping (grace %llu ms)", sig,
+				      (unsigned long long)cur_cfg->c->shutdown_timeout_ms);
+			break;
+		}
+	}
+	for (int w = 0; w < zc_server.nworkers; w++)
+		zc_worker_post_stop(&zc_server.workers[w]);
+	for (int w = 0; w < zc_server.nworkers; w++)
+		pthread_join(zc_server.workers[w].thread, NULL);
+	zc_log_notice("stopped");
+	return 0;
+}
+
+static int start(struct zc_config *c)
+{
+	char err[1024];
+	if (zc_log_configure(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	int nw = worker_count(c);
+	sets = calloc((size_t)nw, sizeof(*sets));
+	zc_server.workers = calloc((size_t)nw, sizeof(*zc_server.workers));
+	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw) < 0)
+		return 1;
+	if (c->pid_file && write_pid(c->pid_file) < 0)
+		return 1;
+	if (c->user && drop_privileges(c->user) < 0)
+		return 1;
+	cur_cfg = zc_cfg_new(c);
+	zc_server.start_ms = zc_now_ms();
+	zc_server.nworkers = nw;
+	for (int w = 0; w < nw; w++) {
+		if (zc_worker_start(&zc_server.workers[w], w, cur_cfg, sets[w].fd, c->nlisten) < 0) {
+			fprintf(stderr, "cannot start worker %d\n", w);
+			return 1;
+		}
+	}
+	zc_log_notice("zcserve %s started: %d worker%s, root %s", PACKAGE_VERSION, nw,
+		      nw == 1 ? "" : "s", c->root);
+	for (int j = 0; j < c->nlisten; j++)
+		zc_log_notice("listening on %s", c->listen[j].text);
+	int rc = serve();
+	if (cur_cfg->c->pid_file)
+		unlink(cur_cfg->c->pid_file);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	int test = 0, opt;
+	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+		switch (opt) {
+		case 'c': conf_path = optarg; break;
+		case 't': test = 1; break;
+		case 'V': {
+			struct zc_probe p;
+			zc_probe_run(&p);
+			zc_probe_print(stdout, &p);
+			return 0;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+	/* Block before any thread exists: every thread inherits the mask. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	struct zc_config *c = load(conf_path);
+	if (!c)
+		return 1;
+	if (test) {
+		printf("configuration OK\n");
+		zc_config_free(c);
+		return 0;
+	}
+	return start(c);
+}

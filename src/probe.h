@@ -1,0 +1,18 @@
+/* probe.h - what the running kernel offers, found at startup (never
+ * assumed from headers): io_uring opcodes, SO_ZEROCOPY, the tls ULP. */
+#ifndef ZC_PROBE_H
+#define ZC_PROBE_H
+#include <stdio.h>
+
+struct zc_probe {
+	int uring;              /* io_uring_setup works */
+	int op_splice, op_send_zc, op_sendmsg_zc, op_multishot_accept;
+	int so_zerocopy;
+	int ktls;               /* "tls" in /proc/sys/net/ipv4/tcp_available_ulp */
+};
+
+void zc_probe_run(struct zc_probe *p);
+/* The -V report: version, compiled-in and runtime-available send paths. */
+void zc_probe_print(FILE *out, const struct zc_probe *p);
+
+#endif

@@ -1,0 +1,61 @@
+/* send.h - moving response bytes to the socket.
+ *
+ * The choice of strategy is a pure function of the response, what the
+ * connection allows and the thresholds in force (unit-tested in
+ * tests/check_send.c). Each strategy implements struct zc_sender: push()
+ * moves bytes of the FILE segment at r->seg[r->cur] and reports progress
+ * through zc_send_progress(), either at once or from an io_uring
+ * completion. Memory segments (heads, multipart boundaries, error bodies)
+ * always go through the copy sender, which also gathers a small file's
+ * bytes into the same send as its head. */
+#ifndef ZC_SEND_H
+#define ZC_SEND_H
+#include <stdint.h>
+#include "config.h"
+
+struct zc_conn;
+struct zc_resp;
+
+struct zc_send_caps {
+	int tls;                /* userspace TLS: only copy works (issue 3) */
+	int zc_copied;          /* the kernel copied this connection's zero-copy sends */
+};
+
+struct zc_send_thresholds {
+	uint64_t copy_max;      /* bodies up to this size are copied (break-even) */
+};
+
+/* Built-in copy/sendfile break-even used until a measured one exists. */
+#define ZC_COPY_MAX_DEFAULT (16 * 1024)
+
+enum zc_strategy zc_send_choose(enum zc_strategy configured, const struct zc_resp *r,
+				const struct zc_send_caps *caps,
+				const struct zc_send_thresholds *t);
+
+enum zc_push_res {
+	ZC_PUSH_AGAIN,          /* progress made synchronously; walk on */
+	ZC_PUSH_PENDING,        /* an operation is in flight; its completion continues */
+	ZC_PUSH_ERROR,          /* connection must close (errno-ish reason logged) */
+};
+
+struct zc_sender {
+	enum zc_strategy id;
+	const char *name;
+	enum zc_push_res (*push)(struct zc_conn *c);
+};
+
+extern const struct zc_sender zc_sender_copy;
+extern const struct zc_sender zc_sender_sendfile;
+
+/* The sender for a strategy (NULL when not built). */
+const struct zc_sender *zc_sender_get(enum zc_strategy s);
+
+/* Start or continue sending c->resp. */
+void zc_send_continue(struct zc_conn *c);
+
+/* Account n bytes sent of the current position (may cross segments).
+ * Strategy code calls this; it updates counters: every body byte counts
+ * for the response's strategy, which carries the whole response. */
+void zc_send_advance(struct zc_conn *c, uint64_t n);
+
+#endif
