@@ -54,7 +54,8 @@ struct parser {
 	char *err;
 	size_t errlen;
 	unsigned seen[32];      /* per cmds[] row, to reject duplicates */
-	char *root_where;       /* "FILE:LINE" of root, for the post-parse stat */
+	char *where[32];        /* per row, "FILE:LINE" of its last use, for
+				 * checks made after parsing (root, mime_types) */
 };
 
 struct cmd;
@@ -573,18 +574,6 @@ static int cmd_workers(struct parser *ps, const struct cmd *c, struct tok *a, in
 	return 0;
 }
 
-/* The stat happens after parsing, on the final value, but its error must
- * point here: remember where "here" is. */
-static int cmd_root(struct parser *ps, const struct cmd *c, struct tok *a, int n)
-{
-	free(ps->root_where);
-	if (asprintf(&ps->root_where, "%s:%u", ps->lx->name, a[0].line) < 0) {
-		ps->root_where = NULL;
-		return perr(ps, a[0].line, "out of memory");
-	}
-	return set_path(ps, c, a, n);
-}
-
 /* Replaces the default list rather than adding to it. */
 static int cmd_index(struct parser *ps, const struct cmd *c, struct tok *a, int n)
 {
@@ -665,7 +654,7 @@ static const struct cmd cmds[] = {
 	  "ADDR:PORT, *:PORT, [IPv6]:PORT or PORT, with PORT 1..65535" },
 	{ "workers", 1, 1, 0, cmd_workers, FIELD(workers), NULL, "auto",
 	  "auto or a number 1..1024" },
-	{ "root", 1, 1, 0, cmd_root, FIELD(root), NULL, NULL, "a directory path" },
+	{ "root", 1, 1, 0, set_path, FIELD(root), NULL, NULL, "a directory path" },
 	{ "index", 1, ZC_MAX_INDEX, 0, cmd_index, FIELD(index), NULL, "index.html",
 	  "a file name without \"/\"" },
 	{ "autoindex", 1, 1, 0, set_keyword, FIELD(autoindex), kw_onoff, "off", "on or off" },
@@ -708,8 +697,9 @@ static const struct cmd cmds[] = {
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
-_Static_assert(NCMDS <= sizeof ((struct parser *)0)->seen / sizeof(unsigned),
-	       "parser.seen too small for the directive table");
+_Static_assert(NCMDS <= sizeof ((struct parser *)0)->seen / sizeof(unsigned) &&
+	       NCMDS <= sizeof ((struct parser *)0)->where / sizeof(char *),
+	       "parser.seen/where too small for the directive table");
 _Static_assert(sizeof(enum zc_symlinks) == 4 && sizeof(enum zc_log_level) == 4 &&
 	       sizeof(unsigned) == 4 && sizeof(int) == 4,
 	       "store_uint assumes 32-bit ints and enums");
@@ -731,19 +721,31 @@ static int bad_arity(struct parser *ps, const struct cmd *c, struct tok *a, int 
 		    c->name, n - 1, range, hint);
 }
 
+static const struct cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (!strcmp(name, cmds[i].name))
+			return &cmds[i];
+	return NULL;
+}
+
 static int run_directive(struct parser *ps, struct tok *a, int n)
 {
-	const struct cmd *c = NULL;
+	const struct cmd *c = find_cmd(a[0].s);
+	char **where;
 
-	for (size_t i = 0; i < NCMDS && !c; i++)
-		if (!strcmp(a[0].s, cmds[i].name))
-			c = &cmds[i];
 	if (!c)
 		return perr(ps, a[0].line, "unknown directive \"%s\"", a[0].s);
 	if (n - 1 < c->min || n - 1 > c->max)
 		return bad_arity(ps, c, a, n);
 	if (ps->seen[c - cmds]++ && !(c->flags & CF_REPEAT))
 		return perr(ps, a[0].line, "duplicate \"%s\" directive", c->name);
+	where = &ps->where[c - cmds];
+	free(*where);
+	if (asprintf(where, "%s:%u", ps->lx->name, a[0].line) < 0) {
+		*where = NULL;
+		return perr(ps, a[0].line, "out of memory");
+	}
 	return c->set(ps, c, a, n);
 }
 
@@ -755,17 +757,20 @@ static int parse_source(struct parser *ps, struct lexer *lx)
 	int n = 0, kept = 0, k, r = -1;
 
 	ps->lx = lx;
-	while ((k = lex_next(ps, &t)) == T_WORD || (k == T_SEMI && n > 0)) {
-		if (k == T_WORD && kept <= MAX_ARGS)
-			a[kept++] = t;
-		else if (k == T_WORD)
-			free(t.s);      /* over-long statement: only the count matters now */
-		n += k == T_WORD;
-		if (k == T_SEMI && run_directive(ps, a, n))
+	for (;;) {
+		if ((k = lex_next(ps, &t)) == T_WORD) {
+			if (kept <= MAX_ARGS)
+				a[kept++] = t;
+			else
+				free(t.s);      /* over-long: only the count matters now */
+			n++;
+			continue;
+		}
+		if (k != T_SEMI || n == 0 || run_directive(ps, a, n))
 			break;
-		while (k == T_SEMI && kept > 0)
+		while (kept > 0)
 			free(a[--kept].s);
-		n = k == T_SEMI ? 0 : n;
+		n = 0;
 	}
 	if (k == T_SEMI && n == 0)
 		perr(ps, t.line, "unexpected \";\"");
@@ -870,11 +875,30 @@ static int check_root(struct parser *ps)
 		e = ENOTDIR;
 	if (e) {
 		free(real);
-		return errf(ps, ps->root_where, 0, "root \"%s\": %s", cfg->root, strerror(e));
+		return errf(ps, ps->where[find_cmd("root") - cmds], 0, "root \"%s\": %s",
+			    cfg->root, strerror(e));
 	}
 	free(cfg->root);
 	cfg->root = real;
 	return 0;
+}
+
+/* An error inside the types file already names that file and line: keep
+ * it. One without a line (can't open or read it) is told at the mime_types
+ * directive instead, so the user sees which line to fix. */
+static int mime_error(struct parser *ps)
+{
+	const char *mt = ps->cfg->mime_types;
+	size_t len = mt ? strlen(mt) : 0;
+	char msg[1024];
+
+	if (!mt || !ps->err || !ps->errlen)
+		return -1;
+	if (!strncmp(ps->err, mt, len) && ps->err[len] == ':' &&
+	    isdigit((unsigned char)ps->err[len + 1]))
+		return -1;
+	snprintf(msg, sizeof msg, "%s", ps->err);
+	return errf(ps, ps->where[find_cmd("mime_types") - cmds], 0, "mime_types: %s", msg);
 }
 
 static int finish(struct parser *ps)
@@ -888,8 +912,9 @@ static int finish(struct parser *ps)
 		return -1;
 	if (!mt && access("/etc/mime.types", R_OK) == 0)
 		mt = "/etc/mime.types";
-	cfg->mime = zc_mime_load(mt, ps->err, ps->errlen);
-	return cfg->mime ? 0 : -1;
+	if ((cfg->mime = zc_mime_load(mt, ps->err, ps->errlen)))
+		return 0;
+	return mime_error(ps);
 }
 
 /* name: for messages; file and dir: absolute, owned by the result. */
@@ -914,7 +939,8 @@ static struct zc_config *parse(const char *name, char *file, char *dir,
 		if (apply_defaults(&ps) == 0 && parse_source(&ps, &lx) == 0)
 			r = finish(&ps);
 	}
-	free(ps.root_where);
+	for (size_t i = 0; i < NCMDS; i++)
+		free(ps.where[i]);
 	if (r) {
 		zc_config_free(cfg);
 		return NULL;
@@ -957,16 +983,13 @@ void zc_config_free(struct zc_config *cfg)
 		free(cfg->index[--cfg->nindex]);
 	if (cfg->mime)
 		zc_mime_free(cfg->mime);
+	/* Every string field is owned by a row with one of these setters, so
+	 * a new string directive is freed without touching this function. */
+	for (size_t i = 0; i < NCMDS; i++)
+		if (cmds[i].set == set_path || cmds[i].set == set_string ||
+		    cmds[i].set == cmd_error_log)
+			free(*(char **)((char *)cfg + cmds[i].off));
 	free(cfg->file);
 	free(cfg->dir);
-	free(cfg->root);
-	free(cfg->mime_types);
-	free(cfg->default_type);
-	free(cfg->charset);
-	free(cfg->access_log);
-	free(cfg->error_log);
-	free(cfg->status_path);
-	free(cfg->user);
-	free(cfg->pid_file);
 	free(cfg);
 }

@@ -72,7 +72,7 @@ static struct zc_config *ok(const char *text)
 	return cfg;
 }
 
-/* Expect failure with exactly this message; "%T" in want stands for tmp. */
+/* Expect failure with exactly this message; each "%T" in want stands for tmp. */
 static void fails(const char *text, const char *want)
 {
 	char w[sizeof err], *t;
@@ -80,7 +80,7 @@ static void fails(const char *text, const char *want)
 
 	ck_assert_msg(cfg == NULL, "parse of [%s] succeeded, expected: %s", text, want);
 	snprintf(w, sizeof w, "%s", want);
-	if ((t = strstr(w, "%T"))) {
+	while ((t = strstr(w, "%T"))) {
 		char rest[sizeof err];
 		snprintf(rest, sizeof rest, "%s", t + 2);
 		snprintf(t, sizeof w - (size_t)(t - w), "%s%s", tmp, rest);
@@ -675,8 +675,17 @@ END_TEST
 
 START_TEST(err_mime)
 {
+	/* can't open it: told at the directive */
 	fails("root www;\nmime_types missing.types;\n",
-	      "%T/missing.types: No such file or directory");
+	      "test.conf:2: mime_types: %T/missing.types: No such file or directory");
+	put("inc.conf", "\n\nmime_types www;\n");
+	fails("root www;\ninclude inc.conf;\n",
+	      "%T/inc.conf:3: mime_types: %T/www: Is a directory");
+	/* a bad line inside it: told at that line (the message is mime.c's) */
+	put("bad.types", "text/plain txt\nnot-a-type x\n");
+	ck_assert_ptr_null(parse("root www;\nmime_types bad.types;\n"));
+	ck_assert_msg(!strncmp(err, tmppath("bad.types:2: "), strlen(tmppath("bad.types:2: "))),
+		      "%s", err);
 }
 END_TEST
 
