@@ -305,7 +305,7 @@ static void access_log(struct zc_conn *c)
 	/* combined log format; the request line is printed as received */
 	zc_buf_printf(b, "%s - - [%s] \"%.*s %.*s HTTP/%d.%d\" %d %llu \"%.*s\" \"%.*s\"\n",
 		      c->peer_text, date, (int)q->method_span.len, zc_span_ptr(h, q->method_span),
-		      (int)q->url.len, zc_span_ptr(h, q->url), q->http_major, q->http_minor,
+		      (int)q->url.len, zc_span_ptr(h, q->url), h->parser.http_major, h->parser.http_minor,
 		      c->resp.status, (unsigned long long)c->resp.body_sent,
 		      q->hdr[ZC_H_REFERER].len ? (int)q->hdr[ZC_H_REFERER].len : 1,
 		      q->hdr[ZC_H_REFERER].len ? zc_span_ptr(h, q->hdr[ZC_H_REFERER]) : "-",

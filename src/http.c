@@ -72,9 +72,18 @@ static int on_url(llhttp_t *p, const char *at, size_t len)
 	return span_add(h, &h->req.url, at, len) ? fail(h, 400, "bad request-target") : 0;
 }
 
+/* The whole head, request line included, must fit max_header_size
+ * (checked as bytes arrive, so one large read cannot slip past). */
+static int head_too_big(const struct zc_http *h, const char *at, size_t len)
+{
+	return (size_t)(at + len - h->base) - h->req.head_start > h->lim.max_header_size;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct zc_http *h = H(p);
+	if (head_too_big(h, at, len))
+		return fail(h, 431, "request header section too large");
 	if (h->field_done) {
 		h->field.len = 0;
 		h->field_done = 0;
@@ -121,6 +130,8 @@ static int on_header_field_complete(llhttp_t *p)
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct zc_http *h = H(p);
+	if (head_too_big(h, at, len))
+		return fail(h, 431, "request header section too large");
 	/* RFC 9112 5.2 obs-fold, and bare CR / NUL / other CTLs (RFC 9110 5.5):
 	 * reject rather than guess how a downstream parser would read them. */
 	for (size_t i = 0; i < len; i++) {
@@ -128,6 +139,14 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
 			return fail(h, 400, "invalid character in header value");
 	}
+	/* llhttp 8.1 joins an obs-fold continuation line silently, handing us
+	 * the text after the fold as a new chunk: the whitespace before the
+	 * chunk then follows a line feed instead of the colon. */
+	const char *b = at;
+	while (b > h->base && (b[-1] == ' ' || b[-1] == '\t'))
+		b--;
+	if (b > h->base && b[-1] == '\n')
+		return fail(h, 400, "obsolete line folding");
 	if (h->cur == ZC_H_OTHER)
 		return 0;
 	return span_add(h, &h->req.hdr[h->cur], at, len) ? fail(h, 400, "bad header value") : 0;

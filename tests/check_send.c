@@ -1,0 +1,109 @@
+/* check_send.c - strategy choice is a pure function of the response, the
+ * connection's capabilities and the thresholds. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "../src/resp.h"
+#include "../src/send.h"
+
+static struct zc_resp resp_with(uint64_t file_len, int extra_mem)
+{
+	struct zc_resp r;
+	zc_resp_init(&r);
+	r.seg[0].kind = ZC_SEG_MEM;
+	r.seg[0].len = 100;
+	if (extra_mem) {
+		r.seg[r.nseg].kind = ZC_SEG_MEM;
+		r.seg[r.nseg++].len = 50;
+	}
+	if (file_len) {
+		r.seg[r.nseg].kind = ZC_SEG_FILE;
+		r.seg[r.nseg++].len = file_len;
+	}
+	return r;
+}
+
+static const struct zc_send_caps plain = { 0 };
+static const struct zc_send_thresholds th = { .copy_max = 16384 };
+
+START_TEST(test_auto_threshold)
+{
+	struct zc_resp r = resp_with(16384, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &th), ZC_SEND_COPY);
+	r = resp_with(16385, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &th), ZC_SEND_SENDFILE);
+	r = resp_with(1, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &th), ZC_SEND_COPY);
+	/* the threshold is an input, not a constant */
+	struct zc_send_thresholds low = { .copy_max = 10 };
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &low), ZC_SEND_COPY);
+	r = resp_with(11, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &low), ZC_SEND_SENDFILE);
+}
+END_TEST
+
+START_TEST(test_no_file_bytes_copy)
+{
+	/* error pages, HEAD, 304, status JSON: nothing for sendfile to do */
+	struct zc_resp r = resp_with(0, 1);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_SENDFILE, &r, &plain, &th), ZC_SEND_COPY);
+	r = resp_with(0, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &th), ZC_SEND_COPY);
+}
+END_TEST
+
+START_TEST(test_forced)
+{
+	struct zc_resp r = resp_with(1, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_SENDFILE, &r, &plain, &th), ZC_SEND_SENDFILE);
+	r = resp_with(1 << 20, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_COPY, &r, &plain, &th), ZC_SEND_COPY);
+	/* multipart: file bytes in several segments still count */
+	r = resp_with(9000, 1);
+	r.seg[r.nseg].kind = ZC_SEG_FILE;
+	r.seg[r.nseg++].len = 9000;
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &plain, &th), ZC_SEND_SENDFILE);
+}
+END_TEST
+
+START_TEST(test_tls_copies)
+{
+	struct zc_send_caps tls = { .tls = 1 };
+	struct zc_resp r = resp_with(1 << 20, 0);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_SENDFILE, &r, &tls, &th), ZC_SEND_COPY);
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_AUTO, &r, &tls, &th), ZC_SEND_COPY);
+}
+END_TEST
+
+START_TEST(test_every_choice_has_a_sender)
+{
+	for (int s = ZC_SEND_AUTO; s < ZC_SEND__COUNT; s++) {
+		struct zc_resp r = resp_with(1 << 20, 0);
+		enum zc_strategy got = zc_send_choose((enum zc_strategy)s, &r, &plain, &th);
+		ck_assert_ptr_nonnull(zc_sender_get(got));
+		ck_assert_int_eq(zc_sender_get(got)->id, got);
+	}
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("send");
+	TCase *t = tcase_create("choose");
+	tcase_add_test(t, test_auto_threshold);
+	tcase_add_test(t, test_no_file_bytes_copy);
+	tcase_add_test(t, test_forced);
+	tcase_add_test(t, test_tls_copies);
+	tcase_add_test(t, test_every_choice_has_a_sender);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
