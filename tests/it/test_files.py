@@ -87,6 +87,30 @@ def test_bodies_auto():
     _bodies('auto')
 
 
+def test_parallel_downloads():
+    for strategy in ('copy', 'sendfile'):
+        with Server(conf={'send_strategy': strategy}) as s:
+            data = s.put('p.bin', rand_bytes(3 * MiB + 7))
+            errors = []
+
+            def fetch(n):
+                try:
+                    with Conn(s.port, timeout=10) as c:
+                        for _ in range(2):
+                            r = c.request('/p.bin')
+                            if r.status != 200 or r.body != data:
+                                errors.append('client %d: %d, %d bytes' % (n, r.status, len(r.body)))
+                except Exception as e:
+                    errors.append('client %d: %s: %s' % (n, type(e).__name__, e))
+            threads = [threading.Thread(target=fetch, args=(i,), daemon=True) for i in range(16)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(20)
+            check(not errors, '%s: %d of 32 parallel downloads failed: %s'
+                  % (strategy, len(errors), errors[:5]))
+
+
 def test_sparse_file_over_2gib():
     size = 2 ** 31 + 4096 * 3
     off = 2 ** 31 + 4096 + 123

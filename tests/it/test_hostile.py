@@ -221,7 +221,7 @@ def test_header_size_limits_default():
 def test_header_count_limits():
     with _hserver() as s:
         ok = build_request('/a.txt', headers=[('X-N%d' % i, 'v') for i in range(99)])
-        eq(s.raw(ok).status, 200, 'Host + 99 headers (= max_headers 100)')
+        eq(s.raw_request(ok).status, 200, 'Host + 99 headers (= max_headers 100)')
         _reject_all(s, [
             (build_request('/a.txt', headers=[('X-N%d' % i, 'v') for i in range(100)]),
              'Host + 100 headers (over max_headers 100)', (431,))])
@@ -229,9 +229,9 @@ def test_header_count_limits():
 
 def test_configured_header_limits():
     with _hserver(max_header_size='1k', max_headers='10') as s:
-        eq(s.raw(build_request('/a.txt', headers=[('X-A', 'a' * 800)])).status, 200,
+        eq(s.raw_request(build_request('/a.txt', headers=[('X-A', 'a' * 800)])).status, 200,
            '~850-byte request with max_header_size 1k')
-        eq(s.raw(build_request('/a.txt', headers=[('X-%d' % i, 'v') for i in range(9)])).status,
+        eq(s.raw_request(build_request('/a.txt', headers=[('X-%d' % i, 'v') for i in range(9)])).status,
            200, 'Host + 9 headers with max_headers 10')
         _reject_all(s, [
             (build_request('/a.txt', headers=[('X-A', 'a' * 1100)]),
@@ -331,7 +331,7 @@ def test_path_traversal():
                 is_in(r.status, (400, 403, 404), 'GET %s' % t)
         for t in ('../secret.txt', 'secret.txt', '*', '%2e%2e/secret.txt'):
             with cases.case():
-                r = s.raw(build_request(t))
+                r = s.raw_request(build_request(t))
                 check(SECRET not in r.body, 'target %r leaked the secret' % t)
                 is_in(r.status, (400,), 'request target %r (not origin-form)' % t)
         s.serves_ok('after traversal attempts')

@@ -103,6 +103,36 @@ def test_pipelining_50():
             eq(c.request(names[-1]).body, files[names[-1]], 'request after the pipeline')
 
 
+def test_pipelining_1000_small():
+    """More pipelined requests than any read buffer holds, sent at once."""
+    with Server() as s:
+        for i in range(10):
+            s.put('p%d.txt' % i, b'pipelined %d\n' % i)
+        with s.conn(timeout=10) as c:
+            c.send(b''.join(build_request('/p%d.txt' % (i % 10)) for i in range(1000)))
+            for i in range(1000):
+                r = c.read_response()
+                eq((r.status, r.body), (200, b'pipelined %d\n' % (i % 10)), 'response %d' % i)
+            c.assert_open(0.2)
+
+
+def test_half_close_still_answered():
+    """A client that shuts down its sending side still gets its response."""
+    with Server() as s:
+        s.put('a.txt', b'half\n')
+        with s.conn() as c:
+            c.send_request('/a.txt')
+            c.sock.shutdown(socket.SHUT_WR)
+            r = c.read_response()
+            eq((r.status, r.body), (200, b'half\n'), 'response after SHUT_WR')
+            c.assert_closed(2, 'after the response to a half-closed connection')
+        with s.conn() as c:
+            c.send(build_request('/a.txt') + build_request('/a.txt'))
+            c.sock.shutdown(socket.SHUT_WR)
+            eq(c.read_response().body, b'half\n', 'first pipelined response after SHUT_WR')
+            eq(c.read_response().body, b'half\n', 'second pipelined response after SHUT_WR')
+
+
 def test_pipelining_stops_at_connection_close():
     with Server() as s:
         s.put('a.txt', b'A\n')

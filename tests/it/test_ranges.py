@@ -44,9 +44,16 @@ def test_single_ranges():
             with cases.case():
                 _single(_range(s, spec), a, b, d, 'Range: %s' % spec)
         cases.check()
+        # RFC 9110 14.2 defines Range for GET only (a server MUST ignore it on
+        # HEAD); nginx answers 206.  Either way the headers must be coherent.
         r = _range(s, 'bytes=0-99', 'HEAD')
-        eq(r.status, 206, 'HEAD with Range')
-        eq(r.get('Content-Length'), '100', 'HEAD with Range: Content-Length')
+        is_in(r.status, (200, 206), 'HEAD with Range')
+        if r.status == 206:
+            eq((r.get('Content-Length'), r.get('Content-Range')), ('100', 'bytes 0-99/%d' % n),
+               'HEAD with Range answered 206')
+        else:
+            eq((r.get('Content-Length'), r.get('Content-Range')), (str(n), None),
+               'HEAD with Range answered 200')
 
 
 def test_range_keepalive_sequence():
@@ -90,10 +97,13 @@ def test_multiple_ranges():
         eq([p[4] for p in parts], [b'01', b'56'], 'text part bodies')
         eq(parts[0][3], 'text/plain; charset=utf-8', 'text part Content-Type')
         # HEAD: same headers, no body
-        g = _range(s, 'bytes=0-9,100-199')
         h = _range(s, 'bytes=0-9,100-199', 'HEAD')
-        eq(h.status, 206, 'HEAD multi-range')
-        eq(h.get('Content-Length'), g.get('Content-Length'), 'HEAD multi-range Content-Length')
+        is_in(h.status, (200, 206), 'HEAD multi-range')
+        if h.status == 206:
+            g = _range(s, 'bytes=0-9,100-199')
+            eq(h.get('Content-Length'), g.get('Content-Length'), 'HEAD multi-range Content-Length')
+        else:
+            eq(h.get('Content-Length'), str(SIZE), 'HEAD multi-range answered 200: Content-Length')
 
 
 def test_unsatisfiable():

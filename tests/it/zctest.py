@@ -548,7 +548,7 @@ class Server:
         self.cwd = os.path.join(self.tmp, 'cwd')
         os.mkdir(self.www)
         os.mkdir(self.cwd)
-        self.conf_path = os.path.join(self.tmp, 'zcserve.conf')
+        self.conf_path = os.path.join(self.tmp, 'test.conf')
         self.out_path = os.path.join(self.tmp, 'server.out')
         self.ports = [free_port() for _ in range(nlisten)]
         self.port = self.ports[0]
@@ -763,7 +763,7 @@ class Server:
             c.send_request(target, method, version=version, host=host, headers=headers)
             return c.read_response(method)
 
-    def raw(self, data, method='GET'):
+    def raw_request(self, data, method="GET"):
         with Conn(self.port) as c:
             c.send(data)
             return c.read_response(method)
