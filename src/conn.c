@@ -290,27 +290,53 @@ static void process(struct zc_conn *c)
 	}
 }
 
+/* Request bytes go into the log escaped as nginx does (\xHH for '"', '\\',
+ * control and non-ASCII bytes), so a client cannot forge log fields. */
+static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	if (!s.len) {
+		zc_buf_add(b, "-", 1);
+		return;
+	}
+	zc_buf_reserve(b, (size_t)s.len * 4);
+	if (b->oom)
+		return;
+	const unsigned char *p = (const unsigned char *)zc_span_ptr(h, s);
+	for (uint32_t i = 0; i < s.len; i++) {
+		unsigned char ch = p[i];
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
+			char esc[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
+			zc_buf_add(b, esc, 4);
+		} else {
+			zc_buf_add(b, p + i, 1);
+		}
+	}
+}
+
 static void access_log(struct zc_conn *c)
 {
 	if (!zc_access_log_enabled())
 		return;
 	struct zc_buf *b = &c->w->acclog;
-	struct zc_http *h = &c->http;
-	struct zc_req *q = &h->req;
+	const struct zc_http *h = &c->http;
+	const struct zc_req *q = &h->req;
 	char date[64];
 	time_t t = time(NULL);
 	struct tm tm;
 	localtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
-	/* combined log format; the request line is printed as received */
-	zc_buf_printf(b, "%s - - [%s] \"%.*s %.*s HTTP/%d.%d\" %d %llu \"%.*s\" \"%.*s\"\n",
-		      c->peer_text, date, (int)q->method_span.len, zc_span_ptr(h, q->method_span),
-		      (int)q->url.len, zc_span_ptr(h, q->url), h->parser.http_major, h->parser.http_minor,
-		      c->resp.status, (unsigned long long)c->resp.body_sent,
-		      q->hdr[ZC_H_REFERER].len ? (int)q->hdr[ZC_H_REFERER].len : 1,
-		      q->hdr[ZC_H_REFERER].len ? zc_span_ptr(h, q->hdr[ZC_H_REFERER]) : "-",
-		      q->hdr[ZC_H_USER_AGENT].len ? (int)q->hdr[ZC_H_USER_AGENT].len : 1,
-		      q->hdr[ZC_H_USER_AGENT].len ? zc_span_ptr(h, q->hdr[ZC_H_USER_AGENT]) : "-");
+	/* combined log format */
+	zc_buf_printf(b, "%s - - [%s] \"", c->peer_text, date);
+	log_field(b, h, q->method_span);
+	zc_buf_add(b, " ", 1);
+	log_field(b, h, q->url);
+	zc_buf_printf(b, " HTTP/%d.%d\" %d %llu \"", h->parser.http_major, h->parser.http_minor,
+		      c->resp.status, (unsigned long long)c->resp.body_sent);
+	log_field(b, h, q->hdr[ZC_H_REFERER]);
+	zc_buf_adds(b, "\" \"");
+	log_field(b, h, q->hdr[ZC_H_USER_AGENT]);
+	zc_buf_adds(b, "\"\n");
 	if (b->len > 32768)
 		zc_access_log_write(b);
 }

@@ -119,6 +119,33 @@ void zc_file_etag(const struct stat *st, char out[64])
 		 (unsigned long)st->st_mtim.tv_nsec);
 }
 
+/* An absolute symlink (or one climbing out and back in) makes
+ * RESOLVE_BENEATH fail with EXDEV even when its target lies inside the
+ * root. With "symlinks inside" such a path is opened following links and
+ * accepted only if the kernel's own name for the opened file is beneath
+ * the root (which config.c stores with symlinks resolved). The request path
+ * itself has no ".." left after normalisation. */
+static int open_checked(struct zc_fcache *fc, const char *rel, const struct open_how *beneath)
+{
+	struct open_how how = *beneath;
+	how.resolve = RESOLVE_NO_MAGICLINKS;
+	int fd = sys_openat2(fc->rootfd, rel, &how);
+	if (fd < 0)
+		return -errno;
+	char proc[64], real[4096];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(proc, real, sizeof(real) - 1);
+	size_t rl = strlen(fc->cfg->root);
+	if (n > 0) {
+		real[n] = '\0';
+		if ((size_t)n >= rl && !memcmp(real, fc->cfg->root, rl) &&
+		    (real[rl] == '/' || real[rl] == '\0' || (rl == 1 && real[0] == '/')))
+			return fd;
+	}
+	close(fd);
+	return -ENOENT;
+}
+
 /* Resolve strictly beneath the root (kernel-enforced: openat2(2)
  * RESOLVE_BENEATH fails with EXDEV on "..", absolute paths or symlinks that
  * leave the tree; RESOLVE_NO_MAGICLINKS refuses /proc-style links).
@@ -134,12 +161,13 @@ static int open_beneath(struct zc_fcache *fc, const char *rel)
 	if (*rel == '\0')
 		rel = ".";
 	int fd = sys_openat2(fc->rootfd, rel, &how);
-	if (fd < 0) {
-		int e = errno;
-		/* escapes and refused links read as "not there" to the client */
-		return (e == EXDEV || e == ELOOP) ? -ENOENT : -e;
-	}
-	return fd;
+	if (fd >= 0)
+		return fd;
+	int e = errno;
+	if (e == EXDEV && fc->cfg->symlinks == ZC_SYMLINKS_INSIDE)
+		return open_checked(fc, rel, &how);
+	/* escapes and refused links read as "not there" to the client */
+	return (e == EXDEV || e == ELOOP) ? -ENOENT : -e;
 }
 
 static void fill_mime(struct zc_file *f, const struct zc_config *cfg)

@@ -17,6 +17,7 @@ static const char *const hdr_names[ZC_H__COUNT] = {
 	[ZC_H_RANGE] = "range",
 	[ZC_H_USER_AGENT] = "user-agent",
 	[ZC_H_REFERER] = "referer",
+	[ZC_H_TRANSFER_ENCODING] = "transfer-encoding",
 };
 
 static struct zc_http *H(llhttp_t *p)
@@ -50,6 +51,7 @@ static int on_message_begin(llhttp_t *p)
 	struct zc_http *h = H(p);
 	memset(&h->req, 0, sizeof(h->req));
 	h->in_head = 1;
+	h->version_seen = 0;
 	h->body_seen = 0;
 	h->field.len = 0;
 	h->cur = ZC_H_OTHER;
@@ -79,9 +81,19 @@ static int head_too_big(const struct zc_http *h, const char *at, size_t len)
 	return (size_t)(at + len - h->base) - h->req.head_start > h->lim.max_header_size;
 }
 
+static int on_version_complete(llhttp_t *p)
+{
+	H(p)->version_seen = 1;
+	return 0;
+}
+
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct zc_http *h = H(p);
+	/* llhttp 8.1 takes "GET /" + CRLF as HTTP/0.9 and reads on; an
+	 * HTTP/0.9 request line is not HTTP/1.x (RFC 9112 2.3): refuse. */
+	if (!h->version_seen)
+		return fail(h, 400, "request line without HTTP version");
 	if (head_too_big(h, at, len))
 		return fail(h, 431, "request header section too large");
 	if (h->field_done) {
@@ -164,9 +176,27 @@ static int on_header_value_complete(llhttp_t *p)
 	return 0;
 }
 
+/* RFC 9112 6.1/6.3: chunked is the only coding we decode. A request whose
+ * final coding is not chunked has no determinable length: 400. Other codings
+ * before chunked are not implemented: 501. Either way the connection closes. */
+static int check_transfer_coding(struct zc_http *h, llhttp_t *p)
+{
+	if (!(p->flags & F_TRANSFER_ENCODING))
+		return 0;
+	struct zc_span s = h->req.hdr[ZC_H_TRANSFER_ENCODING];
+	if (h->req.hdr_count[ZC_H_TRANSFER_ENCODING] == 1 &&
+	    zc_span_ieq(h->base + s.off, s.len, "chunked"))
+		return 0;
+	if (h->req.http_minor == 0 || !(p->flags & F_CHUNKED))
+		return fail(h, 400, "unsupported Transfer-Encoding");
+	return fail(h, 501, "unsupported transfer coding");
+}
+
 static int check_head(struct zc_http *h, llhttp_t *p)
 {
 	struct zc_req *r = &h->req;
+	if (!h->version_seen)
+		return fail(h, 400, "request line without HTTP version");
 	if (r->http_major != 1)
 		return fail(h, 505, "HTTP version not supported");
 	/* RFC 9112 3.2: a 1.1 request without Host, or with more than one,
@@ -175,9 +205,9 @@ static int check_head(struct zc_http *h, llhttp_t *p)
 		return fail(h, 400, "missing or duplicate Host");
 	if (r->hdr_count[ZC_H_RANGE] > 1)
 		r->hdr[ZC_H_RANGE].len = 0;     /* ambiguous: ignore (RFC 9110 14.2) */
-	if ((p->flags & F_CHUNKED) && (p->flags & F_CONTENT_LENGTH))
+	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
 		return fail(h, 400, "Content-Length with Transfer-Encoding");
-	return 0;
+	return check_transfer_coding(h, p);
 }
 
 static int on_headers_complete(llhttp_t *p)
@@ -225,6 +255,7 @@ void zc_http_init(struct zc_http *h, const struct zc_http_limits *lim)
 		llhttp_settings_init(&settings);
 		settings.on_message_begin = on_message_begin;
 		settings.on_url = on_url;
+		settings.on_version_complete = on_version_complete;
 		settings.on_header_field = on_header_field;
 		settings.on_header_field_complete = on_header_field_complete;
 		settings.on_header_value = on_header_value;
@@ -240,15 +271,6 @@ void zc_http_init(struct zc_http *h, const struct zc_http_limits *lim)
 	h->parser.data = h;
 }
 
-static int map_llhttp_error(llhttp_errno_t e)
-{
-	switch (e) {
-	case HPE_INVALID_VERSION:
-		return 505;
-	default:
-		return 400;
-	}
-}
 
 /* Is the unfinished head over the limit? 414 while still in the target. */
 static enum zc_http_ev check_size(struct zc_http *h, size_t len)
@@ -273,6 +295,13 @@ enum zc_http_ev zc_http_feed(struct zc_http *h, const char *base, size_t len, si
 	llhttp_errno_t e = llhttp_execute(&h->parser, base + *pos, len - *pos);
 	if (e == HPE_OK) {
 		*pos = len;
+		/* "GET /" CRLF: HTTP/0.9 needs no more bytes, so answer now */
+		if (h->in_head && h->req.url.len && !h->version_seen && h->parser.http_major == 0 &&
+		    h->parser.http_minor == 9) {
+			h->error_status = 400;
+			h->error_reason = "HTTP/0.9 request";
+			return ZC_HTTP_ERROR;
+		}
 		return check_size(h, len);
 	}
 	if (e == HPE_PAUSED) {
@@ -281,7 +310,7 @@ enum zc_http_ev zc_http_feed(struct zc_http *h, const char *base, size_t len, si
 		return ZC_HTTP_REQUEST;
 	}
 	if (!h->error_status && e != HPE_USER) {
-		h->error_status = map_llhttp_error(e);
+		h->error_status = 400;
 		h->error_reason = llhttp_get_error_reason(&h->parser);
 	}
 	return ZC_HTTP_ERROR;

@@ -19,7 +19,7 @@ struct zc_span {
 enum zc_hdr {
 	ZC_H_HOST, ZC_H_CONNECTION, ZC_H_IF_MATCH, ZC_H_IF_NONE_MATCH,
 	ZC_H_IF_MODIFIED_SINCE, ZC_H_IF_UNMODIFIED_SINCE, ZC_H_IF_RANGE,
-	ZC_H_RANGE, ZC_H_USER_AGENT, ZC_H_REFERER,
+	ZC_H_RANGE, ZC_H_USER_AGENT, ZC_H_REFERER, ZC_H_TRANSFER_ENCODING,
 	ZC_H__COUNT,
 	ZC_H_OTHER = ZC_H__COUNT,
 };
@@ -60,6 +60,7 @@ struct zc_http {
 	int error_status;
 	const char *error_reason;
 	int in_head;            /* between message begin and headers complete */
+	int version_seen;       /* the request line had an HTTP-version */
 	int cur;                /* header being collected (enum zc_hdr) */
 	int field_done;         /* the current field name ended */
 	struct zc_span field;

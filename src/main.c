@@ -38,11 +38,15 @@ static void usage(FILE *out)
 		"  -h       this help\n", DEFAULT_CONF);
 }
 
-static struct zc_config *load(const char *path)
+/* Errors go to stderr before the logs exist, and to the error log once
+ * the server runs (a reload's FILE:LINE must reach the operator there). */
+static struct zc_config *load(const char *path, int running)
 {
 	char err[1024];
 	struct zc_config *c = zc_config_load(path, err, sizeof(err));
-	if (!c)
+	if (!c && running)
+		zc_log_error("%s", err);
+	else if (!c)
 		fprintf(stderr, "%s\n", err);
 	return c;
 }
@@ -108,7 +112,7 @@ static int write_pid(const char *path)
 
 static void reload(void)
 {
-	struct zc_config *nc = load(conf_path);
+	struct zc_config *nc = load(conf_path, 1);
 	if (!nc) {
 		zc_log_error("reload failed, keeping the running configuration");
 		return;
@@ -231,7 +235,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct zc_config *c = load(conf_path);
+	struct zc_config *c = load(conf_path, 0);
 	if (!c)
 		return 1;
 	if (test) {

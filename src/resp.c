@@ -15,7 +15,7 @@ static const struct { int code; const char *reason; } reasons[] = {
 	{ 404, "Not Found" }, { 405, "Method Not Allowed" }, { 408, "Request Timeout" },
 	{ 412, "Precondition Failed" }, { 413, "Content Too Large" }, { 414, "URI Too Long" },
 	{ 416, "Range Not Satisfiable" }, { 431, "Request Header Fields Too Large" },
-	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" }, { 503, "Service Unavailable" },
 	{ 505, "HTTP Version Not Supported" },
 };
 

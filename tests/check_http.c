@@ -115,7 +115,11 @@ START_TEST(test_hostile_rejected)
 		{ "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", 413 }, /* max_body_size 0 */
 		{ "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 413 },
-		{ "GET /\r\n\r\n", 505 },                                               /* HTTP/0.9 */
+		{ "GET /\r\n\r\n", 400 },                                               /* HTTP/0.9 */
+		{ "GET /\r\n", 400 },                                                   /* HTTP/0.9, no more bytes */
+		{ "GET / HTTP/1.1x\r\nHost: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
 		{ "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505 },
 		{ "GET / HTTP/1.1\r\nHo\x01st: a\r\n\r\n", 400 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", 400 },
