@@ -40,6 +40,18 @@ def test_get_file_and_standard_headers():
         check(r.get('Server'), 'empty Server header')
 
 
+def test_date_header_is_current():
+    with Server() as s:
+        s.put('a.txt', b'a')
+        for i in range(3):
+            if i:
+                time.sleep(1.1)
+            r = s.get('/a.txt')
+            d = parse_http_date(r.get('Date'))
+            check(abs(d - time.time()) < 2, 'Date %r is %.1fs off the clock'
+                  % (r.get('Date'), d - time.time()))
+
+
 def test_last_modified_and_etag():
     with Server() as s:
         mtime = int(time.time()) - 86400 * 3 - 17
@@ -82,10 +94,12 @@ def test_head_matches_get():
             return sorted((k.lower(), v) for k, v in r.headers if k.lower() != 'date')
         eq(norm(h), norm(g), 'HEAD headers vs GET headers')
         eq(h.get('Content-Length'), str(len(data)), 'HEAD Content-Length')
-        # HEAD of a missing file: a 404 with no body
+        # HEAD of a missing file: a 404 with no body, same headers as the GET
         with s.conn() as c:
             h = c.request('/missing.html', 'HEAD')
             eq(h.status, 404, 'HEAD of a missing file')
+            g = c.request('/missing.html')
+            eq(norm(h), norm(g), 'HEAD 404 headers vs GET 404 headers')
             eq(c.request('/page.html').body, data, 'GET after HEAD 404')
 
 
@@ -112,6 +126,12 @@ def test_methods_not_allowed():
                 eq(r.get('Allow'), 'GET, HEAD', '%s /a.txt Allow header' % m)
                 assert_std_headers(r, '%s response' % m)
         cases.check()
+        # a 405 does not break the connection for the next request
+        with s.conn() as c:
+            eq(c.request('/a.txt', 'POST').status, 405, 'POST on a keep-alive connection')
+            closed, extra = c.wait_closed(0.2)
+            if not closed:
+                eq(c.request('/a.txt').body, b'hello\n', 'GET after a 405 on the same connection')
         eq(s.get('/a.txt').body, b'hello\n', 'file unchanged after PUT/DELETE')
         check(os.path.exists(s.path('a.txt')), 'DELETE removed the file')
 
@@ -281,6 +301,22 @@ def test_autoindex():
         # a directory with an index is served, not listed
         s.put('withindex/index.html', b'the index\n')
         eq(s.get('/withindex/').body, b'the index\n', 'index preferred to listing')
+
+
+def test_autoindex_large_directory():
+    with Server(conf={'autoindex': 'on'}) as s:
+        names = ['%04d-%s.txt' % (i, 'n' * 200) for i in range(1500)]
+        os.makedirs(s.path('big'))
+        for n in names:
+            with open(s.path('big/' + n), 'wb') as f:
+                f.write(b'x')
+        r = s.get('/big/', timeout=10)
+        eq(r.status, 200, 'listing of 1500 files with 209-byte names')
+        body = r.body.decode('utf-8', 'replace')
+        missing = [n for n in names if n not in body]
+        check(not missing, '%d of 1500 names missing from the listing (first %r)'
+              % (len(missing), missing[:1]))
+        s.serves_ok('after a large listing')
 
 
 def test_percent_decoding_and_query():

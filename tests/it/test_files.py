@@ -111,6 +111,29 @@ def test_parallel_downloads():
                   % (strategy, len(errors), errors[:5]))
 
 
+def test_sparse_file_over_4gib():
+    size = 2 ** 32 + 4096 * 5 + 17
+    off = 2 ** 32 + 4096 + 5
+    for strategy in ('copy', 'sendfile'):
+        with Server(conf={'send_strategy': strategy}) as s:
+            marker = b'FOURGIB' + os.urandom(57)
+            path = s.path('huge.bin')
+            with open(path, 'wb') as f:
+                f.seek(off)
+                f.write(marker)
+            os.truncate(path, size)
+            r = s.get('/huge.bin', 'HEAD')
+            eq(r.get('Content-Length'), str(size), '%s HEAD Content-Length over 4 GiB' % strategy)
+            r = s.get('/huge.bin', headers=[('Range', 'bytes=%d-%d' % (off, off + 63))])
+            eq((r.status, r.get('Content-Range'), r.body),
+               (206, 'bytes %d-%d/%d' % (off, off + 63, size), marker),
+               '%s range above 4 GiB' % strategy)
+            r = s.get('/huge.bin', headers=[('Range', 'bytes=-4')])
+            eq((r.status, r.get('Content-Range'), r.body),
+               (206, 'bytes %d-%d/%d' % (size - 4, size - 1, size), b'\0' * 4),
+               '%s suffix range of a file over 4 GiB' % strategy)
+
+
 def test_sparse_file_over_2gib():
     size = 2 ** 31 + 4096 * 3
     off = 2 ** 31 + 4096 + 123

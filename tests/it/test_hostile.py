@@ -338,6 +338,24 @@ def test_path_traversal():
         cases.check()
 
 
+def test_long_paths():
+    with _traversal_server() as s:
+        cases = Cases()
+        deep = '/'.join(['d' * 200] * 22)
+        for t in ('/' + 'a' * 255, '/' + 'a' * 256, '/' + 'a' * 4095, '/' + 'a' * 4096,
+                  '/' + 'a' * 5000, '/' + deep, '/' + '%41' * 2500, '/' + 'a/' * 2000,
+                  '/' + './' * 3000 + 'a.txt', '/' + 'x/../' * 1500 + 'a.txt'):
+            with cases.case('GET of a %d-byte target' % len(t)):
+                r = s.get(t)
+                if t.endswith('a.txt') and r.status == 200:
+                    eq(r.body, b'plain a\n', 'body')
+                else:
+                    is_in(r.status, (400, 403, 404, 414), 'status')
+                s.check_alive()
+        s.serves_ok('after long paths')
+        cases.check()
+
+
 def test_nul_and_control_characters():
     with _traversal_server() as s:
         cases = Cases()

@@ -267,6 +267,28 @@ def test_if_modified_since():
                  timeout=3, msg='200 after the file mtime moved past If-Modified-Since')
 
 
+def test_conditionals_before_range():
+    with _cond_server() as s:
+        etag, lm = _etag(s)
+        r = s.get('/c.txt', headers=[('If-None-Match', etag), ('Range', 'bytes=0-9')])
+        eq(r.status, 304, 'matching If-None-Match with Range')
+        r = s.get('/c.txt', headers=[('If-Match', '"nomatch"'), ('Range', 'bytes=0-9')])
+        eq(r.status, 412, 'failing If-Match with Range')
+        r = s.get('/c.txt', headers=[('If-Modified-Since', lm), ('Range', 'bytes=0-9')])
+        eq(r.status, 304, 'matching If-Modified-Since with Range')
+        r = s.get('/c.txt', headers=[('If-Match', etag), ('Range', 'bytes=0-9')])
+        eq((r.status, r.body), (206, s.data[:10]), 'matching If-Match with Range')
+
+
+def test_expect_100_continue_without_body():
+    with Server() as s:
+        s.put('a.txt', b'expect\n')
+        with s.conn() as c:
+            r = c.request('/a.txt', headers=[('Expect', '100-continue')])
+            eq((r.status, r.body), (200, b'expect\n'), 'GET with Expect: 100-continue')
+            eq(c.request('/a.txt').body, b'expect\n', 'next request on the connection')
+
+
 def test_if_match_and_if_unmodified_since():
     with _cond_server() as s:
         etag, lm = _etag(s)

@@ -189,6 +189,38 @@ def test_sighup_reload_under_load():
         print('# %d requests ok, %d retried after an idle close' % (counts['ok'], counts['retries']))
 
 
+@time_limit(30)
+def test_sighup_during_download_and_root_change():
+    s = Server(conf={'send_timeout': '10s'})
+    os.mkdir(s.tpath('www2'))
+    with open(s.tpath('www2/which.txt'), 'wb') as f:
+        f.write(b'new root\n')
+    with s:
+        data = s.put('big.bin', rand_bytes(16 * MiB))
+        s.put('which.txt', b'old root\n')
+        c = Conn(s.port, rcvbuf=64 * 1024, timeout=10)
+        with c:
+            c.send_request('/big.bin')
+            eq(Response.parse_head(c.read_head()).status, 200, 'download status')
+            got = bytearray(c.buf)
+            c.buf.clear()
+            reloaded = False
+            while len(got) < len(data):
+                d = c._recv(64 * 1024)
+                check(d, 'download cut off at %d of %d bytes by the reload' % (len(got), len(data)))
+                got += d
+                time.sleep(0.004)
+                if not reloaded and len(got) > MiB:
+                    s.write_config(conf=dict(s.conf, root='www2'))
+                    s.send_signal(signal.SIGHUP)
+                    wait_for(lambda: s.get('/which.txt').body == b'new root\n', timeout=3,
+                             msg='the new root after SIGHUP')
+                    reloaded = True
+            eq(bytes(got), data, 'download across a reload')
+            check(reloaded, 'download ended before the reload')
+        eq(s.get('/big.bin').status, 404, 'old root no longer served')
+
+
 def test_sighup_bad_config_keeps_old():
     with Server(conf={'default_type': 'application/x-old'}) as s:
         s.put('noext', b'n\n')
