@@ -165,6 +165,15 @@ def _start_bad(tmp, path, line, what):
           % (what, path, line, err))
 
 
+def test_command_line_errors():
+    for args in (['-x'], ['-c'], ['--no-such-option'], ['-c', '/nonexistent/zc.conf']):
+        r = run_tool(args, timeout=5)
+        check(r.returncode != 0, 'zcserve %s exited 0' % ' '.join(args))
+        check(r.stderr.strip(), 'zcserve %s printed nothing on stderr' % ' '.join(args))
+    r = run_tool(['-c', '/nonexistent/zc.conf'], timeout=5)
+    check('/nonexistent/zc.conf' in r.stderr, 'missing config not named: %r' % r.stderr)
+
+
 def test_check_shipped_config():
     conf = os.path.join(SRCDIR, 'conf', 'zcserve.conf')
     check(os.path.isfile(conf), '%s missing' % conf)

@@ -74,6 +74,17 @@ def test_duplicate_host():
             (b'GET /a.txt HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n', 'two identical Host headers')])
 
 
+def test_invalid_host_value():
+    """RFC 9110 7.2: a Host field with an invalid value MUST get a 400."""
+    with _hserver() as s:
+        _reject_all(s, [(b'GET /a.txt HTTP/1.1\r\nHost: ' + h + b'\r\n\r\n', 'Host: %r' % h)
+                        for h in (b'a b', b'a/b', b'[::1', b'evil.com:80@x', b'a\\b', b'x:8o')])
+        with s.conn() as c:
+            for h in ('localhost', 'LocalHost:8080', '127.0.0.1', '[::1]:80', 'a-b.example.'):
+                r = c.request('/a.txt', host=h)
+                eq(r.status, 200, 'valid Host: %s' % h)
+
+
 def test_space_before_colon():
     with _hserver() as s:
         _reject_all(s, [

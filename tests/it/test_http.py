@@ -55,7 +55,7 @@ def test_connection_close_honoured():
     with Server() as s:
         s.put('a.txt', b'bye\n')
         cases = Cases()
-        for value in ('close', 'CLOSE', 'foo, close', 'Close'):
+        for value in ('close', 'CLOSE', 'foo, close', 'Close', 'keep-alive, close'):
             with cases.case():
                 with s.conn() as c:
                     c.send_request('/a.txt', headers=[('Connection', value)])
