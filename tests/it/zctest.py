@@ -152,7 +152,8 @@ def ipv6_loopback_ok():
         return False
 
 
-def rand_bytes(n, seed=None):
+def rand_bytes(n):
+    """n random bytes: file contents no implementation could guess."""
     return os.urandom(n)
 
 
