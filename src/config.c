@@ -635,6 +635,17 @@ static const struct kw kw_symlinks[] = {
 static const struct numspec dur_any = { zc_parse_duration_ms, 0, DUR_MAX_MS };
 static const struct numspec dur_pos = { zc_parse_duration_ms, 1, DUR_MAX_MS };
 static const struct numspec sz_any = { zc_parse_size, 0, UINT64_MAX };
+
+/* "auto" (stored as 0: measured at startup) or a size of at least 1. */
+static int parse_size_auto(const char *s, uint64_t *out)
+{
+	if (!strcmp(s, "auto")) {
+		*out = 0;
+		return 0;
+	}
+	return zc_parse_size(s, out) || *out == 0 ? -1 : 0;
+}
+static const struct numspec sz_auto = { parse_size_auto, 0, UINT64_MAX };
 static const struct numspec sz_header = { zc_parse_size, 1024, 1024 * 1024 };
 static const struct numspec n_conns = { parse_number, 1, 1u << 20 };
 static const struct numspec n_headers = { parse_number, 1, 10000 };
@@ -687,7 +698,8 @@ static const struct cmd cmds[] = {
 	  "a number 1..1024" },
 	{ "send_strategy", 1, 1, 0, cmd_strategy, FIELD(send_strategy), NULL, "auto",
 	  "auto, copy, sendfile, mmap, splice, msg_zerocopy or send_zc" },
-	{ "copy_max_size", 1, 1, 0, set_number, FIELD(copy_max_size), &sz_any, "0", SIZE },
+	{ "zerocopy_min_size", 1, 1, 0, set_number, FIELD(zerocopy_min_size), &sz_auto, "auto",
+	  "auto or a size of at least 1" },
 	{ "open_file_cache_valid", 1, 1, 0, set_number, FIELD(open_file_cache_valid_ms), &dur_any,
 	  "1s", DUR },
 	{ "status_path", 1, 1, CF_OFF, set_string, FIELD(status_path), &s_url, "off",

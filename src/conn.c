@@ -2,9 +2,11 @@
 #include "conn.h"
 #include "config.h"
 #include "log.h"
+#include "probe.h"
 #include "send.h"
 #include "static.h"
 #include "worker.h"
+#include "zc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,6 +22,10 @@
  * that unread request bytes don't turn our close into an RST that destroys
  * the response in flight (nginx's lingering close). */
 #define ZC_LINGER_MS 2000
+/* A closed connection whose zero-copy sends the kernel has not released
+ * yet waits this long for the completions, then disconnects the socket,
+ * which frees the queued data (and the page references) at once. */
+#define ZC_CLOSE_WAIT_MS 10000
 
 static void on_recv(struct zc_op *op, int res, unsigned flags);
 static void on_close_recv(struct zc_op *op, int res, unsigned flags);
@@ -80,6 +86,9 @@ void zc_conn_start(struct zc_worker *w, int fd)
 static void conn_free(struct zc_conn *c)
 {
 	struct zc_worker *w = c->w;
+	if (c->pipe)
+		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
+	zc_track_release(c);
 	close(c->fd);
 	zc_resp_free(&c->resp);
 	free(c->rbuf);
@@ -95,14 +104,20 @@ void zc_conn_op_start(struct zc_conn *c)
 	c->inflight++;
 }
 
+/* Free only when nothing of ours is in flight and the kernel owes no
+ * zero-copy completion (else the tick keeps draining the error queue). */
+static int try_free(struct zc_conn *c)
+{
+	if (c->state != ZC_CS_CLOSING || c->inflight || zc_track_drain(c))
+		return 0;
+	conn_free(c);
+	return 1;
+}
+
 int zc_conn_op_end(struct zc_conn *c)
 {
 	c->inflight--;
-	if (c->state == ZC_CS_CLOSING && c->inflight == 0) {
-		conn_free(c);
-		return 1;
-	}
-	return 0;
+	return try_free(c);
 }
 
 /* Close: in-flight operations are woken by shutdown() and the connection
@@ -112,10 +127,9 @@ static void conn_close(struct zc_conn *c)
 	if (c->state == ZC_CS_CLOSING)
 		return;
 	c->state = ZC_CS_CLOSING;
-	if (c->inflight == 0) {
-		conn_free(c);
+	c->close_deadline_ms = c->w->now_ms + ZC_CLOSE_WAIT_MS;
+	if (try_free(c))
 		return;
-	}
 	shutdown(c->fd, SHUT_RDWR);
 }
 
@@ -251,9 +265,14 @@ static void handle_request(struct zc_conn *c)
 		send_error(c, 500);
 		return;
 	}
-	struct zc_send_caps caps = { 0 };
+	struct zc_send_caps caps = {
+		.zc_copied = c->zc_copied,
+		.zc_refused = c->zc_refused || c->so_zerocopy < 0,
+		.have_send_zc = zc_server.probe && zc_server.probe->op_send_zc,
+		.have_msg_zerocopy = zc_server.probe && zc_server.probe->so_zerocopy,
+	};
 	struct zc_send_thresholds th = {
-		.copy_max = cfg->copy_max_size ? cfg->copy_max_size : ZC_COPY_MAX_DEFAULT,
+		.zc_min_size = cfg->zerocopy_min_size ? cfg->zerocopy_min_size : zc_server.zc_min_size,
 	};
 	c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
 	c->state = ZC_CS_WRITING;
@@ -344,6 +363,11 @@ static void access_log(struct zc_conn *c)
 void zc_conn_response_done(struct zc_conn *c)
 {
 	struct zc_worker *w = c->w;
+	if (c->pipe) {
+		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
+		c->pipe = NULL;
+		c->pipe_bytes = 0;
+	}
 	int cls = c->resp.status / 100;
 	zc_count(&w->stats.responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
 	if (c->resp.status && c->http.req.url.len)
@@ -367,9 +391,33 @@ void zc_conn_response_done(struct zc_conn *c)
 	process(c);
 }
 
+/* Closing, but the kernel still holds pages of zero-copy sends (or
+ * SEND_ZC notifications are due): give it until the deadline, then
+ * disconnect the socket so the queued data is dropped and released. */
+static void tick_closing(struct zc_conn *c, uint64_t now_ms)
+{
+	if (try_free(c))
+		return;
+	if (now_ms < c->close_deadline_ms)
+		return;
+	zc_log_info("%s: zero-copy completions overdue at close; disconnecting", c->peer_text);
+	zc_disconnect(c->fd);
+	zc_track_drain(c);
+	if (c->zc && c->zc->pending) {
+		/* disconnected: the kernel has dropped its references */
+		zc_track_release(c);
+	}
+	c->close_deadline_ms = UINT64_MAX;
+	try_free(c);
+}
+
 void zc_conn_tick(struct zc_conn *c, uint64_t now_ms)
 {
-	if (c->state == ZC_CS_CLOSING || now_ms < c->deadline_ms)
+	if (c->state == ZC_CS_CLOSING) {
+		tick_closing(c, now_ms);
+		return;
+	}
+	if (now_ms < c->deadline_ms)
 		return;
 	switch (c->state) {
 	case ZC_CS_READING:

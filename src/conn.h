@@ -12,6 +12,8 @@
 
 struct zc_worker;
 struct zc_cfg;
+struct zc_track;
+struct zc_pipe;
 
 enum zc_conn_state {
 	ZC_CS_READING,          /* waiting for (the rest of) a request head */
@@ -45,6 +47,17 @@ struct zc_conn {
 	char *obuf;             /* copy sender's staging buffer */
 	size_t olen, ocap;
 	uint64_t osent;         /* bytes of obuf already sent */
+
+	/* zero-copy and splice state (zc.c, send_splice.c) */
+	struct zc_track *zc;    /* MSG_ZEROCOPY completions still owed by the kernel */
+	int so_zerocopy;        /* SO_ZEROCOPY: 0 unset, 1 on, -1 refused */
+	int zc_copied;          /* the kernel reported copying our zero-copy sends */
+	int send_flag_zc;       /* the SEND in flight carried MSG_ZEROCOPY */
+	int zc_refused;         /* zero-copy sends refused (EOPNOTSUPP, ENOBUFS): use others */
+	struct zc_pipe *pipe;   /* from the worker's pool while a splice is under way */
+	size_t pipe_bytes;      /* spliced in, not yet out */
+	struct zc_op op_splice;
+	uint64_t close_deadline_ms; /* closing: give up waiting for the kernel */
 	uint64_t send_started_ms;
 
 	struct sockaddr_storage peer;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -107,9 +108,25 @@ void zc_file_unref(struct zc_file *f)
 {
 	if (--f->refs)
 		return;
+	if (f->map)
+		munmap(f->map, f->map_len);
 	close(f->fd);
 	free(f->key);
 	free(f);
+}
+
+int zc_file_map(struct zc_file *f)
+{
+	if (f->map)
+		return 0;
+	if (f->st.st_size <= 0)
+		return -EINVAL;
+	void *p = mmap(NULL, (size_t)f->st.st_size, PROT_READ, MAP_SHARED, f->fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	f->map = p;
+	f->map_len = (size_t)f->st.st_size;
+	return 0;
 }
 
 void zc_file_etag(const struct stat *st, char out[64])

@@ -9,6 +9,7 @@
  * entry with a new generation, never a mutated one. */
 #ifndef ZC_FILE_H
 #define ZC_FILE_H
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -26,6 +27,8 @@ struct zc_file {
 	struct zc_file *hnext;  /* hash chain */
 	struct zc_file *lru_prev, *lru_next;
 	int cached;
+	void *map;              /* whole-file read-only mapping, made on first use */
+	size_t map_len;
 };
 
 struct zc_fcache {
@@ -50,6 +53,13 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 /* Open a name relative to a directory entry's path (index files). */
 int zc_file_open_in(struct zc_fcache *fc, const char *dirpath, const char *name,
 		    uint64_t now_ms, struct zc_file **out);
+
+/* Map the whole file (shared by every response and in-flight send that
+ * holds the entry; unmapped with the entry's last reference). Only the
+ * kernel reads through it: user space never touches the pages, so a file
+ * truncated underneath turns into EFAULT from send(), not SIGBUS.
+ * Returns 0 or -errno. */
+int zc_file_map(struct zc_file *f);
 
 void zc_file_ref(struct zc_file *f);
 void zc_file_unref(struct zc_file *f);

@@ -3,6 +3,7 @@
  * The main thread owns configuration and listening sockets; workers own
  * everything else. Signals are blocked in every thread and taken here
  * with sigwaitinfo(), so no handler ever runs inside a worker. */
+#include "calibrate.h"
 #include "config.h"
 #include "listen.h"
 #include "log.h"
@@ -35,6 +36,7 @@ static void usage(FILE *out)
 		"  -c file  configuration file (default %s)\n"
 		"  -t       test the configuration and exit\n"
 		"  -V       print version and available send paths\n"
+		"  --calibrate  measure the copy/zero-copy break-even, print the table\n"
 		"  -h       this help\n", DEFAULT_CONF);
 }
 
@@ -170,6 +172,36 @@ static int serve(void)
 	return 0;
 }
 
+static struct zc_probe probe;
+
+/* The break-even in force: zerocopy_min_size, or measured now. */
+static void set_break_even(const struct zc_config *c)
+{
+	if (c->zerocopy_min_size) {
+		zc_server.zc_min_size = c->zerocopy_min_size;
+		zc_server.zc_min_size_source = "config";
+		zc_log_notice("zero-copy break-even %llu bytes (configured)",
+			      (unsigned long long)c->zerocopy_min_size);
+		return;
+	}
+	struct zc_calib cal;
+	int r = zc_calibrate(&cal);
+	zc_server.zc_min_size_source = "measured";
+	if (r < 0) {
+		zc_server.zc_min_size = ZC_BREAK_EVEN_FALLBACK;
+		zc_log_warn("break-even measurement failed (%s); using %d bytes", strerror(-r),
+			    ZC_BREAK_EVEN_FALLBACK);
+		return;
+	}
+	zc_server.zc_min_size = cal.break_even;
+	for (int i = 0; i < cal.nrows; i++)
+		zc_log_info("calibrate: %llu bytes: copy %.0f ns, sendfile %.0f ns, zero-copy %.0f ns",
+			    (unsigned long long)cal.rows[i].size, cal.rows[i].copy_ns,
+			    cal.rows[i].sendfile_ns, cal.rows[i].zerocopy_ns);
+	zc_log_notice("zero-copy break-even measured: %llu bytes (zero-copy fixed cost %.0f ns; %.1f ms)",
+		      (unsigned long long)cal.break_even, cal.zc_fixed_ns, cal.elapsed_ms);
+}
+
 static int start(struct zc_config *c)
 {
 	char err[1024];
@@ -177,6 +209,11 @@ static int start(struct zc_config *c)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	zc_probe_run(&probe);
+	zc_server.probe = &probe;
+	if (!probe.ktls)
+		zc_log_notice("kernel TLS not available (no \"tls\" in tcp_available_ulp)");
+	set_break_even(c);
 	int nw = worker_count(c);
 	sets = calloc((size_t)nw, sizeof(*sets));
 	zc_server.workers = calloc((size_t)nw, sizeof(*zc_server.workers));
@@ -208,8 +245,22 @@ static int start(struct zc_config *c)
 int main(int argc, char **argv)
 {
 	int test = 0, opt;
-	while ((opt = getopt(argc, argv, "c:thV")) != -1) {
+	static const struct option longopts[] = {
+		{ "calibrate", no_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((opt = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (opt) {
+		case 'C': {
+			struct zc_calib cal;
+			int r = zc_calibrate(&cal);
+			if (r < 0) {
+				fprintf(stderr, "calibration failed: %s\n", strerror(-r));
+				return 1;
+			}
+			zc_calib_print(stdout, &cal);
+			return 0;
+		}
 		case 'c': conf_path = optarg; break;
 		case 't': test = 1; break;
 		case 'V': {

@@ -5,11 +5,14 @@
 #include "resp.h"
 #include "worker.h"
 
-/* Strategies this build implements, indexed by enum zc_strategy. Later
- * strategies register here; a missing one falls back to sendfile. */
+/* Strategies this build implements, indexed by enum zc_strategy. */
 static const struct zc_sender *const senders[ZC_SEND__COUNT] = {
 	[ZC_SEND_COPY] = &zc_sender_copy,
 	[ZC_SEND_SENDFILE] = &zc_sender_sendfile,
+	[ZC_SEND_MMAP] = &zc_sender_mmap,
+	[ZC_SEND_SPLICE] = &zc_sender_splice,
+	[ZC_SEND_MSG_ZEROCOPY] = &zc_sender_msg_zerocopy,
+	[ZC_SEND_SEND_ZC] = &zc_sender_send_zc,
 };
 
 const struct zc_sender *zc_sender_get(enum zc_strategy s)
@@ -17,26 +20,49 @@ const struct zc_sender *zc_sender_get(enum zc_strategy s)
 	return s < ZC_SEND__COUNT ? senders[s] : NULL;
 }
 
+static int is_zerocopy(enum zc_strategy s)
+{
+	return s == ZC_SEND_MSG_ZEROCOPY || s == ZC_SEND_SEND_ZC;
+}
+
+static uint64_t file_bytes(const struct zc_resp *r)
+{
+	uint64_t n = 0;
+	for (unsigned i = 1; i < r->nseg; i++)
+		if (r->seg[i].kind == ZC_SEG_FILE)
+			n += r->seg[i].len;
+	return n;
+}
+
 /* Pure: which strategy moves this response's file bytes.
  * - No file bytes, or userspace TLS: copy (nothing else can apply).
- * - A forced strategy is honoured when this build has it.
- * - auto: copy up to the break-even size (one send carries head and body;
- *   below it the fixed cost of another syscall outweighs the copy), then
- *   sendfile, which lets the kernel move page-cache pages to the socket. */
+ * - A forced strategy is honoured, except zero-copy on a socket that
+ *   cannot do it (kTLS refuses MSG_ZEROCOPY and SEND_ZC with EOPNOTSUPP):
+ *   then sendfile, which kTLS can encrypt in the kernel.
+ * - auto: copy below the measured break-even, where one send carries head
+ *   and body and copying costs less than the fixed cost of another path;
+ *   above it zero-copy (io_uring SEND_ZC when the kernel has it, else
+ *   MSG_ZEROCOPY) until the kernel reports it copied this connection's
+ *   sends anyway (local delivery, no scatter-gather), then sendfile. */
 enum zc_strategy zc_send_choose(enum zc_strategy configured, const struct zc_resp *r,
 				const struct zc_send_caps *caps,
 				const struct zc_send_thresholds *t)
 {
-	uint64_t file_bytes = 0;
-	for (unsigned i = 1; i < r->nseg; i++)
-		if (r->seg[i].kind == ZC_SEG_FILE)
-			file_bytes += r->seg[i].len;
-	if (file_bytes == 0 || caps->tls)
+	uint64_t n = file_bytes(r);
+	int zc_ok = !caps->ktls && !caps->zc_refused && !caps->zc_copied;
+	if (n == 0 || caps->tls)
 		return ZC_SEND_COPY;
-	if (configured != ZC_SEND_AUTO)
-		return zc_sender_get(configured) ? configured : ZC_SEND_SENDFILE;
-	if (file_bytes <= t->copy_max)
+	if (configured != ZC_SEND_AUTO) {
+		if (!zc_sender_get(configured) || (is_zerocopy(configured) && caps->ktls))
+			return ZC_SEND_SENDFILE;
+		return configured;
+	}
+	if (n < t->zc_min_size)
 		return ZC_SEND_COPY;
+	if (zc_ok && caps->have_send_zc)
+		return ZC_SEND_SEND_ZC;
+	if (zc_ok && caps->have_msg_zerocopy)
+		return ZC_SEND_MSG_ZEROCOPY;
 	return ZC_SEND_SENDFILE;
 }
 

@@ -17,16 +17,17 @@ struct zc_conn;
 struct zc_resp;
 
 struct zc_send_caps {
-	int tls;                /* userspace TLS: only copy works (issue 3) */
+	int tls;                /* userspace TLS: only copy works */
+	int ktls;               /* kernel TLS: sendfile/splice yes, zero-copy no */
 	int zc_copied;          /* the kernel copied this connection's zero-copy sends */
+	int zc_refused;         /* the socket refused zero-copy sends */
+	int have_send_zc;       /* kernel offers IORING_OP_SEND_ZC */
+	int have_msg_zerocopy;  /* kernel offers SO_ZEROCOPY */
 };
 
 struct zc_send_thresholds {
-	uint64_t copy_max;      /* bodies up to this size are copied (break-even) */
+	uint64_t zc_min_size;   /* break-even: bodies below it are copied */
 };
-
-/* Built-in copy/sendfile break-even used until a measured one exists. */
-#define ZC_COPY_MAX_DEFAULT (16 * 1024)
 
 enum zc_strategy zc_send_choose(enum zc_strategy configured, const struct zc_resp *r,
 				const struct zc_send_caps *caps,
@@ -46,6 +47,10 @@ struct zc_sender {
 
 extern const struct zc_sender zc_sender_copy;
 extern const struct zc_sender zc_sender_sendfile;
+extern const struct zc_sender zc_sender_mmap;
+extern const struct zc_sender zc_sender_splice;
+extern const struct zc_sender zc_sender_msg_zerocopy;
+extern const struct zc_sender zc_sender_send_zc;
 
 /* The sender for a strategy (NULL when not built). */
 const struct zc_sender *zc_sender_get(enum zc_strategy s);

@@ -36,7 +36,12 @@ void zc_status_json(struct zc_buf *b)
 			      (unsigned long long)SUM(send_bytes[s]));
 		first = 0;
 	}
-	zc_buf_adds(b, "}}\n");
+	zc_buf_printf(b, "},\"zerocopy\":{\"min_size\":%llu,\"min_size_source\":\"%s\",\"sends\":%llu,"
+		      "\"completions\":%llu,\"copied\":%llu,\"disabled_connections\":%llu}}\n",
+		      (unsigned long long)zc_server.zc_min_size,
+		      zc_server.zc_min_size_source ? zc_server.zc_min_size_source : "config",
+		      (unsigned long long)SUM(zc_sends), (unsigned long long)SUM(zc_completions),
+		      (unsigned long long)SUM(zc_copied), (unsigned long long)SUM(zc_disabled));
 }
 
 void zc_status_respond(struct zc_resp *r)

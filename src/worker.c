@@ -4,6 +4,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -273,6 +274,48 @@ static int listeners_open(struct zc_worker *w)
 	return 0;
 }
 
+#define ZC_PIPE_POOL_MAX 64
+#define ZC_PIPE_SIZE (256 * 1024)
+
+struct zc_pipe *zc_pipe_get(struct zc_worker *w)
+{
+	struct zc_pipe *p = w->pipes;
+	if (p) {
+		w->pipes = p->next;
+		w->npipes--;
+		return p;
+	}
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p) {
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	p->rfd = fds[0];
+	p->wfd = fds[1];
+	/* bigger pipes mean fewer splice round trips; the per-user page limit
+	 * may refuse, and the default 64 KiB still works */
+	int sz = fcntl(p->wfd, F_SETPIPE_SZ, ZC_PIPE_SIZE);
+	p->size = sz > 0 ? (size_t)sz : 65536;
+	return p;
+}
+
+void zc_pipe_put(struct zc_worker *w, struct zc_pipe *p, int empty)
+{
+	if (!empty || w->npipes >= ZC_PIPE_POOL_MAX) {
+		close(p->rfd);
+		close(p->wfd);
+		free(p);
+		return;
+	}
+	p->next = w->pipes;
+	w->pipes = p;
+	w->npipes++;
+}
+
 static void *worker_main(void *arg)
 {
 	struct zc_worker *w = arg;
@@ -296,6 +339,11 @@ static void *worker_main(void *arg)
 			zc_access_log_write(&w->acclog);
 	}
 	zc_access_log_write(&w->acclog);
+	while (w->pipes) {
+		struct zc_pipe *p = w->pipes;
+		w->pipes = p->next;
+		zc_pipe_put(w, p, 0);
+	}
 	zc_loop_exit(&w->loop);
 	zc_fcache_destroy(&w->fcache);
 	close(w->evfd);

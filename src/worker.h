@@ -28,6 +28,16 @@ struct zc_stats {
 	zc_counter responses[6];                /* index status/100 */
 	zc_counter send_responses[ZC_SEND__COUNT];
 	zc_counter send_bytes[ZC_SEND__COUNT];
+	zc_counter zc_sends, zc_completions, zc_copied, zc_disabled;
+};
+
+/* Pipes for splice come from a per-worker pool: one pipe per splice in
+ * progress, not per connection (the per-user pipe page limit would cap
+ * connections otherwise). */
+struct zc_pipe {
+	int rfd, wfd;
+	size_t size;
+	struct zc_pipe *next;
 };
 
 struct zc_listener {
@@ -72,6 +82,8 @@ struct zc_worker {
 	uint64_t stop_deadline;
 	int accept_paused;      /* EMFILE or max_connections: re-armed by the tick */
 	uint64_t last_emfile_log;
+	struct zc_pipe *pipes;  /* idle pool */
+	unsigned npipes;
 	uint64_t now_ms;
 };
 
@@ -80,6 +92,9 @@ struct zc_server {
 	struct zc_worker *workers;
 	int nworkers;
 	uint64_t start_ms;
+	uint64_t zc_min_size;           /* break-even in force (measured or configured) */
+	const char *zc_min_size_source; /* "measured" or "config" */
+	struct zc_probe *probe;         /* what the kernel offers */
 };
 extern struct zc_server zc_server;
 
@@ -88,6 +103,10 @@ int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const int *
 /* Main thread: hand over a new config and listener set (reload). */
 void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const int *fds, int nfds);
 void zc_worker_post_stop(struct zc_worker *w);
+
+struct zc_pipe *zc_pipe_get(struct zc_worker *w);
+/* Return a pipe to the pool (only empty ones; others are closed). */
+void zc_pipe_put(struct zc_worker *w, struct zc_pipe *p, int empty);
 
 /* Worker-internal hooks used by conn.c */
 void zc_worker_conn_added(struct zc_worker *w, struct zc_conn *c);

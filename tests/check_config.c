@@ -207,7 +207,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg->max_body_size, 0);
 	ck_assert_uint_eq(cfg->max_ranges, 64);
 	ck_assert_int_eq(cfg->send_strategy, ZC_SEND_AUTO);
-	ck_assert_uint_eq(cfg->copy_max_size, 0);
+	ck_assert_uint_eq(cfg->zerocopy_min_size, 0);
 	ck_assert_uint_eq(cfg->open_file_cache_valid_ms, 1000);
 	ck_assert_ptr_null(cfg->status_path);
 	ck_assert_ptr_null(cfg->user);
@@ -245,7 +245,7 @@ START_TEST(every_directive)
 		 "max_body_size 1g;\n"
 		 "max_ranges 1;\n"
 		 "send_strategy sendfile;\n"
-		 "copy_max_size 64K;\n"
+		 "zerocopy_min_size 64K;\n"
 		 "open_file_cache_valid 0;\n"
 		 "status_path /zcserve-status;\n"
 		 "user www-data;\n"
@@ -278,7 +278,7 @@ START_TEST(every_directive)
 	ck_assert_uint_eq(cfg->max_body_size, 1ull << 30);
 	ck_assert_uint_eq(cfg->max_ranges, 1);
 	ck_assert_int_eq(cfg->send_strategy, ZC_SEND_SENDFILE);
-	ck_assert_uint_eq(cfg->copy_max_size, 65536);
+	ck_assert_uint_eq(cfg->zerocopy_min_size, 65536);
 	ck_assert_uint_eq(cfg->open_file_cache_valid_ms, 0);
 	ck_assert_str_eq(cfg->status_path, "/zcserve-status");
 	ck_assert_str_eq(cfg->user, "www-data");
