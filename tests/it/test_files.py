@@ -211,6 +211,10 @@ def test_file_shrinks_sendfile():
     _shrink('sendfile')
 
 
+def test_file_shrinks_auto():
+    _shrink('auto')
+
+
 def test_send_timeout():
     with Server(conf={'send_timeout': '1s', 'keepalive_timeout': '30s'}) as s:
         full = 32 * MiB
