@@ -135,8 +135,14 @@ static void conn_close(struct zc_conn *c)
 
 void zc_conn_abort(struct zc_conn *c, const char *why)
 {
-	if (c->state != ZC_CS_CLOSING)
-		zc_log_info("%s: closing connection: %s", c->peer_text, why);
+	if (c->state == ZC_CS_CLOSING)
+		return;
+	zc_log_info("%s: closing connection: %s", c->peer_text, why);
+	/* An aborted connection will not wait for the peer to acknowledge
+	 * zero-copy data: disconnecting drops the queued data now, and with it
+	 * the kernel's references to our pages (completions then follow). */
+	if (c->inflight || (c->zc && c->zc->pending))
+		zc_disconnect(c->fd);
 	conn_close(c);
 }
 

@@ -142,6 +142,8 @@ static int on_header_field_complete(llhttp_t *p)
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
 	struct zc_http *h = H(p);
+	if (len == 0)
+		return 0;       /* an empty value: llhttp may point past the line */
 	if (head_too_big(h, at, len))
 		return fail(h, 431, "request header section too large");
 	/* RFC 9112 5.2 obs-fold, and bare CR / NUL / other CTLs (RFC 9110 5.5):
@@ -192,6 +194,35 @@ static int check_transfer_coding(struct zc_http *h, llhttp_t *p)
 	return fail(h, 501, "unsupported transfer coding");
 }
 
+/* RFC 9110 7.2 / RFC 3986 3.2.2: Host = uri-host [ ":" port ], where
+ * uri-host is an IP-literal in brackets or a reg-name of unreserved,
+ * pct-encoded and sub-delims characters. Anything else (spaces, '/', '@',
+ * '\\') cannot name a host and is a 400. Empty is allowed (RFC 9110 7.2). */
+static int valid_host(const char *s, size_t n)
+{
+	size_t i = 0;
+	if (n && s[0] == '[') {
+		while (i < n && s[i] != ']')
+			if (!strchr("[0123456789abcdefABCDEF:.vV", s[i++]))
+				return 0;
+		if (i++ == n)
+			return 0;
+	} else {
+		for (; i < n && s[i] != ':'; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			      strchr("-._~%!$&'()*+,;=", c)))
+				return 0;
+		}
+	}
+	if (i < n && s[i++] != ':')
+		return 0;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
 static int check_head(struct zc_http *h, llhttp_t *p)
 {
 	struct zc_req *r = &h->req;
@@ -203,6 +234,9 @@ static int check_head(struct zc_http *h, llhttp_t *p)
 	 * MUST get 400. */
 	if (r->hdr_count[ZC_H_HOST] > 1 || (r->http_minor >= 1 && r->hdr_count[ZC_H_HOST] == 0))
 		return fail(h, 400, "missing or duplicate Host");
+	if (r->hdr_count[ZC_H_HOST] &&
+	    !valid_host(h->base + r->hdr[ZC_H_HOST].off, r->hdr[ZC_H_HOST].len))
+		return fail(h, 400, "invalid Host");
 	if (r->hdr_count[ZC_H_RANGE] > 1)
 		r->hdr[ZC_H_RANGE].len = 0;     /* ambiguous: ignore (RFC 9110 14.2) */
 	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))

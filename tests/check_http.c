@@ -122,6 +122,14 @@ START_TEST(test_hostile_rejected)
 		{ "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501 },
 		{ "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505 },
 		{ "GET / HTTP/1.1\r\nHo\x01st: a\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: u@evil:80\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: x:8o\r\n\r\n", 400 },
+		{ "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200 },
+		{ "GET / HTTP/1.1\r\nHost: example.org:80\r\n\r\n", 200 },
+		{ "GET / HTTP/1.1\r\nHost:\r\n\r\n", 200 },
 		{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", 400 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
