@@ -5,6 +5,7 @@
 #include "probe.h"
 #include "send.h"
 #include "static.h"
+#include "tls.h"
 #include "worker.h"
 #include "zc.h"
 
@@ -29,7 +30,7 @@
 
 static void on_recv(struct zc_op *op, int res, unsigned flags);
 static void on_close_recv(struct zc_op *op, int res, unsigned flags);
-static void process(struct zc_conn *c);
+static void conn_close(struct zc_conn *c);
 
 static const struct zc_config *CFG(const struct zc_conn *c)
 {
@@ -53,7 +54,7 @@ static void peer_format(struct zc_conn *c)
 	snprintf(c->peer_text, sizeof(c->peer_text), "%s", host);
 }
 
-void zc_conn_start(struct zc_worker *w, int fd)
+void zc_conn_start(struct zc_worker *w, int fd, int tls)
 {
 	struct zc_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -80,7 +81,17 @@ void zc_conn_start(struct zc_worker *w, int fd)
 	c->idle = 1;
 	c->deadline_ms = w->now_ms + CFG(c)->header_timeout_ms;
 	zc_worker_conn_added(w, c);
-	process(c);
+	if (tls) {
+		if (!w->cfg->c->tls || !(c->ssl = zc_tls_conn_new(w->cfg->c->tls, fd))) {
+			zc_log_error("%s: cannot set up TLS for the connection", c->peer_text);
+			conn_close(c);
+			return;
+		}
+		c->idle = 0;    /* the handshake counts against header_timeout */
+		zc_conn_tls_handshake(c);
+		return;
+	}
+	zc_conn_process(c);
 }
 
 static void conn_free(struct zc_conn *c)
@@ -89,6 +100,8 @@ static void conn_free(struct zc_conn *c)
 	if (c->pipe)
 		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
 	zc_track_release(c);
+	if (c->ssl)
+		SSL_free(c->ssl);
 	close(c->fd);
 	zc_resp_free(&c->resp);
 	free(c->rbuf);
@@ -177,6 +190,8 @@ static void arm_recv(struct zc_conn *c, struct zc_op *op)
 /* Final response sent (or none possible): stop writing, drain input. */
 static void linger_close(struct zc_conn *c)
 {
+	if (c->ssl)
+		SSL_shutdown(c->ssl);   /* close_notify, best effort (non-blocking) */
 	c->state = ZC_CS_LINGERING;
 	c->deadline_ms = c->w->now_ms + ZC_LINGER_MS;
 	if (shutdown(c->fd, SHUT_WR) < 0 || (c->rcap == 0 && ensure_rbuf(c) < 0)) {
@@ -212,6 +227,13 @@ static void on_recv(struct zc_op *op, int res, unsigned flags)
 		on_close_recv(&c->op_close, res, flags);
 		return;
 	}
+	zc_conn_recv_done(c, res);
+}
+
+/* res bytes arrived at rbuf + rlen (plain recv or SSL_read); <= 0: the
+ * peer closed or the read failed. */
+void zc_conn_recv_done(struct zc_conn *c, int res)
+{
 	if (res <= 0) {
 		if (res < 0 && res != -ECONNRESET && res != -EPIPE)
 			zc_log_info("%s: recv: %s", c->peer_text, strerror(-res));
@@ -224,7 +246,7 @@ static void on_recv(struct zc_op *op, int res, unsigned flags)
 		c->idle = 0;
 		c->deadline_ms = c->w->now_ms + CFG(c)->header_timeout_ms;
 	}
-	process(c);
+	zc_conn_process(c);
 }
 
 static void send_error(struct zc_conn *c, int status)
@@ -272,6 +294,8 @@ static void handle_request(struct zc_conn *c)
 		return;
 	}
 	struct zc_send_caps caps = {
+		.tls = c->ssl && !c->ktls_tx,
+		.ktls = c->ktls_tx,
 		.zc_copied = c->zc_copied,
 		.zc_refused = c->zc_refused || c->so_zerocopy < 0,
 		.have_send_zc = zc_server.probe && zc_server.probe->op_send_zc,
@@ -288,7 +312,7 @@ static void handle_request(struct zc_conn *c)
 }
 
 /* Parse what is buffered: answer one request at a time, in order. */
-static void process(struct zc_conn *c)
+void zc_conn_process(struct zc_conn *c)
 {
 	for (;;) {
 		enum zc_http_ev ev = zc_http_feed(&c->http, c->rbuf ? c->rbuf : "", c->rlen, &c->rpos);
@@ -310,7 +334,10 @@ static void process(struct zc_conn *c)
 			send_error(c, 431);
 			return;
 		}
-		arm_recv(c, &c->op_recv);
+		if (c->ssl)
+			zc_conn_tls_read(c);
+		else
+			arm_recv(c, &c->op_recv);
 		return;
 	}
 }
@@ -394,7 +421,7 @@ void zc_conn_response_done(struct zc_conn *c)
 	c->state = ZC_CS_READING;
 	c->idle = c->rlen == 0;
 	c->deadline_ms = w->now_ms + (c->idle ? CFG(c)->keepalive_timeout_ms : CFG(c)->header_timeout_ms);
-	process(c);
+	zc_conn_process(c);
 }
 
 /* Closing, but the kernel still holds pages of zero-copy sends (or

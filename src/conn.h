@@ -57,6 +57,12 @@ struct zc_conn {
 	struct zc_pipe *pipe;   /* from the worker's pool while a splice is under way */
 	size_t pipe_bytes;      /* spliced in, not yet out */
 	struct zc_op op_splice;
+
+	/* TLS (conn_tls.c): OpenSSL's socket BIO on fd; readiness through
+	 * io_uring polls */
+	struct ssl_st *ssl;
+	int ktls_tx;            /* the kernel encrypts what we send */
+	int tls_ready;          /* handshake done */
 	uint64_t close_deadline_ms; /* closing: give up waiting for the kernel */
 	uint64_t send_started_ms;
 
@@ -65,8 +71,22 @@ struct zc_conn {
 	char peer_text[48];
 };
 
-/* A new connection on fd (accepted, non-blocking): starts reading. */
-void zc_conn_start(struct zc_worker *w, int fd);
+/* A new connection on fd (accepted, non-blocking): starts reading (after
+ * a TLS handshake when tls). */
+void zc_conn_start(struct zc_worker *w, int fd, int tls);
+/* Parse what is buffered and answer, or read more. */
+void zc_conn_process(struct zc_conn *c);
+/* res bytes arrived at rbuf + rlen; res <= 0: closed or failed. */
+void zc_conn_recv_done(struct zc_conn *c, int res);
+
+/* TLS transport (conn_tls.c) */
+void zc_conn_tls_handshake(struct zc_conn *c);
+void zc_conn_tls_read(struct zc_conn *c);
+/* Write obuf[osent..olen) through SSL; AGAIN after progress (osent and
+ * the response advanced), PENDING while waiting for readiness. */
+int zc_conn_tls_write(struct zc_conn *c);
+/* SSL_sendfile for a kTLS connection: same contract. */
+int zc_conn_tls_sendfile(struct zc_conn *c);
 /* Close now (timeouts, shutdown): shuts the socket down so in-flight
  * operations complete, then frees at inflight == 0. */
 void zc_conn_abort(struct zc_conn *c, const char *why);

@@ -268,6 +268,15 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 	}
 	fc->misses++;
 	int fd = open_beneath(fc, path + 1);
+	if (fd < 0 && f && (fd == -EMFILE || fd == -ENFILE) && fstat(f->fd, &cur) == 0 &&
+	    same_identity(&f->st, &cur)) {
+		/* Out of descriptors: the open file we have is still this file
+		 * (only a rename could have replaced it); serve it rather than
+		 * fail while the server is under pressure. */
+		f->refs++;
+		*out = f;
+		return 0;
+	}
 	if (fd < 0) {
 		if (f)
 			cache_remove(fc, f);

@@ -23,7 +23,7 @@
 #define DEFAULT_CONF ZC_SYSCONFDIR "/zcserve/zcserve.conf"
 
 struct listen_set {             /* per worker, parallel to cfg->listen[] */
-	int fd[ZC_MAX_LISTEN];
+	struct zc_lfd fd[ZC_MAX_LISTEN];
 };
 
 static struct zc_cfg *cur_cfg;
@@ -69,12 +69,14 @@ static int build_sets(const struct zc_config *prev, const struct zc_config *next
 	char err[512];
 	for (int w = 0; w < nw; w++) {
 		for (int j = 0; j < next->nlisten; j++) {
-			out[w].fd[j] = -1;
+			struct zc_lfd *lf = &out[w].fd[j];
+			lf->fd = -1;
+			lf->tls = next->listen[j].tls;
 			for (int k = 0; prev && k < prev->nlisten; k++)
 				if (!strcmp(prev->listen[k].text, next->listen[j].text) &&
 				    prev->listen[k].tls == next->listen[j].tls)
-					out[w].fd[j] = old[w].fd[k];
-			if (out[w].fd[j] < 0 && (out[w].fd[j] = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
+					lf->fd = old[w].fd[k].fd;
+			if (lf->fd < 0 && (lf->fd = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
 				fprintf(stderr, "%s: %s\n", next->file, err);
 				zc_log_error("%s: %s", next->file, err);
 				return -1;

@@ -82,7 +82,10 @@ void zc_send_advance(struct zc_conn *c, uint64_t n)
 		n -= k;
 		if (r->cur > 0) {
 			r->body_sent += k;
-			zc_count(&w->stats.send_bytes[r->strategy], k);
+			if (c->ktls_tx && r->strategy == ZC_SEND_SENDFILE)
+				zc_count(&w->stats.ktls_sendfile_bytes, k);
+			else
+				zc_count(&w->stats.send_bytes[r->strategy], k);
 		}
 		if (r->done == s->len) {
 			r->cur++;
@@ -100,7 +103,9 @@ void zc_send_continue(struct zc_conn *c)
 			r->done = 0;
 		}
 		if (r->cur >= r->nseg) {
-			if (r->nseg > 1)
+			if (r->nseg > 1 && c->ktls_tx && r->strategy == ZC_SEND_SENDFILE)
+				zc_count(&c->w->stats.ktls_sendfile_responses, 1);
+			else if (r->nseg > 1)
 				zc_count(&c->w->stats.send_responses[r->strategy], 1);
 			zc_conn_response_done(c);
 			return;

@@ -80,6 +80,8 @@ static enum zc_push_res copy_push(struct zc_conn *c)
 		c->olen = (size_t)n;
 		c->osent = 0;
 	}
+	if (c->ssl)
+		return zc_conn_tls_write(c);
 	submit(c);
 	return ZC_PUSH_PENDING;
 }

@@ -50,6 +50,8 @@ static void yield_turn(struct zc_conn *c)
 static enum zc_push_res sendfile_push(struct zc_conn *c)
 {
 	struct zc_resp *r = &c->resp;
+	if (c->ssl)             /* only chosen with kTLS TX (send.c) */
+		return zc_conn_tls_sendfile(c);
 	uint64_t budget = ZC_SENDFILE_BUDGET;
 	while (budget) {
 		const struct zc_seg *s = &r->seg[r->cur];

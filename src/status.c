@@ -36,6 +36,14 @@ void zc_status_json(struct zc_buf *b)
 			      (unsigned long long)SUM(send_bytes[s]));
 		first = 0;
 	}
+	/* kTLS sendfile: sendfile on a socket the kernel encrypts */
+	zc_buf_printf(b, ",\"ktls_sendfile\":{\"responses\":%llu,\"bytes\":%llu}",
+		      (unsigned long long)SUM(ktls_sendfile_responses),
+		      (unsigned long long)SUM(ktls_sendfile_bytes));
+	zc_buf_printf(b, "},\"tls\":{\"handshakes\":%llu,\"failed_handshakes\":%llu,"
+		      "\"ktls_tx_connections\":%llu,\"userspace_connections\":%llu",
+		      (unsigned long long)SUM(tls_handshakes), (unsigned long long)SUM(tls_failed),
+		      (unsigned long long)SUM(tls_ktls_tx), (unsigned long long)SUM(tls_userspace));
 	zc_buf_printf(b, "},\"zerocopy\":{\"min_size\":%llu,\"min_size_source\":\"%s\",\"sends\":%llu,"
 		      "\"completions\":%llu,\"copied\":%llu,\"disabled_connections\":%llu}}\n",
 		      (unsigned long long)zc_server.zc_min_size,

@@ -79,7 +79,7 @@ static void on_accept(struct zc_op *op, int res, unsigned flags)
 			close(res);
 		} else {
 			zc_count(&w->stats.accepted, 1);
-			zc_conn_start(w, res);
+			zc_conn_start(w, res, l->tls);
 		}
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
 		/* The connection stays in the backlog; re-arming now would spin.
@@ -104,7 +104,7 @@ static void on_accept(struct zc_op *op, int res, unsigned flags)
 
 /* Listeners are slots that are never moved while an accept is armed;
  * closed slots (fd -1) are reused by later reloads. */
-static struct zc_listener *listener_add(struct zc_worker *w, int fd)
+static struct zc_listener *listener_add(struct zc_worker *w, struct zc_lfd lf)
 {
 	struct zc_listener *l = NULL;
 	for (int i = 0; i < w->nlst; i++)
@@ -117,7 +117,8 @@ static struct zc_listener *listener_add(struct zc_worker *w, int fd)
 	}
 	memset(l, 0, sizeof(*l));
 	l->w = w;
-	l->fd = fd;
+	l->fd = lf.fd;
+	l->tls = lf.tls;
 	l->op.cb = on_accept;
 	return l;
 }
@@ -145,19 +146,19 @@ static void set_config(struct zc_worker *w, struct zc_cfg *cfg)
 	zc_cfg_release(old);
 }
 
-static void apply_listeners(struct zc_worker *w, const int *fds, int nfds)
+static void apply_listeners(struct zc_worker *w, const struct zc_lfd *fds, int nfds)
 {
 	for (int i = 0; i < w->nlst; i++) {
 		int keep = 0;
 		for (int j = 0; j < nfds; j++)
-			keep |= w->lst[i].fd == fds[j];
+			keep |= w->lst[i].fd == fds[j].fd;
 		if (!keep && !w->lst[i].closing)
 			listener_retire(&w->lst[i]);
 	}
 	for (int j = 0; j < nfds; j++) {
 		int have = 0;
 		for (int i = 0; i < w->nlst; i++)
-			have |= w->lst[i].fd == fds[j] && !w->lst[i].closing;
+			have |= w->lst[i].fd == fds[j].fd && !w->lst[i].closing;
 		if (!have) {
 			struct zc_listener *l = listener_add(w, fds[j]);
 			if (l)
@@ -189,7 +190,8 @@ static void on_mailbox(struct zc_op *op, int res, unsigned flags)
 	struct zc_worker *w = ZC_CONTAINER_OF(op, struct zc_worker, op_ev);
 	pthread_mutex_lock(&w->mbox_lock);
 	struct zc_cfg *cfg = w->mbox_cfg;
-	int fds[ZC_MAX_LISTEN], nfds = w->mbox_nfds, stop = w->mbox_stop;
+	struct zc_lfd fds[ZC_MAX_LISTEN];
+	int nfds = w->mbox_nfds, stop = w->mbox_stop;
 	memcpy(fds, w->mbox_fds, sizeof(fds));
 	w->mbox_cfg = NULL;
 	pthread_mutex_unlock(&w->mbox_lock);
@@ -350,7 +352,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const int *fds, int nfds)
+int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -382,13 +384,13 @@ static void wake(struct zc_worker *w)
 	(void)n;
 }
 
-void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const int *fds, int nfds)
+void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
 {
 	pthread_mutex_lock(&w->mbox_lock);
 	if (w->mbox_cfg)
 		zc_cfg_release(w->mbox_cfg);
 	w->mbox_cfg = zc_cfg_hold(cfg);
-	memcpy(w->mbox_fds, fds, (size_t)nfds * sizeof(int));
+	memcpy(w->mbox_fds, fds, (size_t)nfds * sizeof(*fds));
 	w->mbox_nfds = nfds;
 	pthread_mutex_unlock(&w->mbox_lock);
 	wake(w);

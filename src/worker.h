@@ -29,6 +29,8 @@ struct zc_stats {
 	zc_counter send_responses[ZC_SEND__COUNT];
 	zc_counter send_bytes[ZC_SEND__COUNT];
 	zc_counter zc_sends, zc_completions, zc_copied, zc_disabled;
+	zc_counter tls_handshakes, tls_failed, tls_ktls_tx, tls_userspace;
+	zc_counter ktls_sendfile_responses, ktls_sendfile_bytes;
 };
 
 /* Pipes for splice come from a per-worker pool: one pipe per splice in
@@ -40,9 +42,16 @@ struct zc_pipe {
 	struct zc_pipe *next;
 };
 
+/* A listening socket handed to a worker. */
+struct zc_lfd {
+	int fd;
+	int tls;
+};
+
 struct zc_listener {
 	struct zc_worker *w;
 	int fd;
+	int tls;
 	int armed;              /* multishot accept in flight */
 	int closing;            /* close fd when the accept op returns */
 	struct zc_op op;
@@ -62,7 +71,7 @@ struct zc_worker {
 	/* mailbox, written by the main thread under mbox_lock */
 	pthread_mutex_t mbox_lock;
 	struct zc_cfg *mbox_cfg;
-	int mbox_fds[ZC_MAX_LISTEN];
+	struct zc_lfd mbox_fds[ZC_MAX_LISTEN];
 	int mbox_nfds;
 	int mbox_stop;
 	int evfd;
@@ -99,9 +108,9 @@ struct zc_server {
 extern struct zc_server zc_server;
 
 /* Start a worker thread serving on the given listen fds. */
-int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const int *fds, int nfds);
+int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds);
 /* Main thread: hand over a new config and listener set (reload). */
-void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const int *fds, int nfds);
+void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds);
 void zc_worker_post_stop(struct zc_worker *w);
 
 struct zc_pipe *zc_pipe_get(struct zc_worker *w);

@@ -542,7 +542,7 @@ class Server:
     raw: extra config text appended verbatim; base=False uses raw only (with
     @PORT@ / @TMP@ substituted)."""
 
-    def __init__(self, conf=None, raw='', base=True, files=None, nlisten=1):
+    def __init__(self, conf=None, raw='', base=True, files=None, nlisten=1, preexec=None):
         self.tmp = tempfile.mkdtemp(prefix='zcit-')
         LIVE.append(self)
         self.www = os.path.join(self.tmp, 'www')
@@ -557,6 +557,7 @@ class Server:
         self.raw = raw
         self.base = base
         self.proc = None
+        self.preexec = preexec   # run in the child before exec (limits)
         self.outf = None
         self.cleaned = False
         if files:
@@ -621,7 +622,8 @@ class Server:
             self.outf = open(self.out_path, 'ab')
             self.proc = subprocess.Popen([BINARY, '-c', self.conf_path],
                                          stdin=subprocess.DEVNULL, stdout=self.outf,
-                                         stderr=self.outf, cwd=self.cwd)
+                                         stderr=self.outf, cwd=self.cwd,
+                                         preexec_fn=self.preexec)
             if not wait:
                 return self
             try:
