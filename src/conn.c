@@ -433,7 +433,8 @@ static void tick_closing(struct zc_conn *c, uint64_t now_ms)
 		return;
 	if (now_ms < c->close_deadline_ms)
 		return;
-	zc_log_info("%s: zero-copy completions overdue at close; disconnecting", c->peer_text);
+	zc_log_info("%s: kernel still owes %u zero-copy completions (%u ops in flight) at close; "
+		    "disconnecting", c->peer_text, c->zc ? c->zc->pending : 0, c->inflight);
 	zc_disconnect(c->fd);
 	zc_track_drain(c);
 	if (c->zc && c->zc->pending) {

@@ -225,7 +225,12 @@ static void on_tick(struct zc_op *op, int res, unsigned flags)
 	if (w->stopping && w->now_ms >= w->stop_deadline) {
 		for (struct zc_conn *c = w->conns, *n; c; c = n) {
 			n = c->next;
-			zc_conn_abort(c, "shutdown timeout");
+			/* closing ones stop waiting for zero-copy completions (the
+			 * next tick disconnects them); the others close now */
+			if (c->state == ZC_CS_CLOSING)
+				c->close_deadline_ms = 0;
+			else
+				zc_conn_abort(c, "shutdown timeout");
 		}
 	}
 	if (w->accept_paused && !w->stopping && w->nconns < w->cfg->c->max_connections) {
