@@ -1,5 +1,6 @@
 /* file.c - open-file cache with openat2() containment. */
 #include "file.h"
+#include "cond.h"
 #include "config.h"
 #include "log.h"
 #include "mime.h"
@@ -67,6 +68,8 @@ static void cache_remove(struct zc_fcache *fc, struct zc_file *f)
 	lru_unlink(f);
 	f->cached = 0;
 	fc->count--;
+	if (f->data)
+		fc->data_bytes -= (size_t)f->st.st_size;
 	zc_file_unref(f);
 }
 
@@ -110,6 +113,7 @@ void zc_file_unref(struct zc_file *f)
 		return;
 	if (f->map)
 		munmap(f->map, f->map_len);
+	free(f->data);
 	close(f->fd);
 	free(f->key);
 	free(f);
@@ -198,6 +202,34 @@ static void fill_mime(struct zc_file *f, const struct zc_config *cfg)
 		snprintf(f->mime, sizeof(f->mime), "%s", t);
 }
 
+/* The header lines every response of this entry repeats. */
+static void fill_headers(struct zc_file *f)
+{
+	char date[30];
+	zc_http_date_format(f->st.st_mtim.tv_sec, date);
+	int t = snprintf(f->hdr, sizeof(f->hdr), "Content-Type: %s\r\n", f->mime);
+	int n = snprintf(f->hdr + t, sizeof(f->hdr) - (size_t)t,
+			 "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n", date, f->etag);
+	f->hdr_type_len = (unsigned)t;
+	f->hdr_len = (unsigned)(t + n);
+}
+
+/* Small-file cache: read the content once, within a per-worker budget. */
+static void fill_data(struct zc_fcache *fc, struct zc_file *f)
+{
+	size_t size = (size_t)f->st.st_size;
+	if (!S_ISREG(f->st.st_mode) || size == 0 || size > ZC_SMALL_FILE_MAX ||
+	    fc->data_bytes + size > ZC_SMALL_FILE_BUDGET)
+		return;
+	char *d = malloc(size);
+	if (d && pread(f->fd, d, size, 0) == (ssize_t)size) {
+		f->data = d;
+		fc->data_bytes += size;
+	} else {
+		free(d);
+	}
+}
+
 static int same_identity(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -221,6 +253,7 @@ static struct zc_file *entry_new(struct zc_fcache *fc, const char *path, int fd,
 	f->generation = fc->next_generation++;
 	zc_file_etag(st, f->etag);
 	fill_mime(f, fc->cfg);
+	fill_headers(f);
 	return f;
 }
 
@@ -234,6 +267,7 @@ static void cache_insert(struct zc_fcache *fc, struct zc_file *f, uint64_t now_m
 	lru_push(fc, f);
 	f->cached = 1;
 	f->checked_ms = now_ms;
+	fill_data(fc, f);
 	f->refs++;
 	fc->count++;
 }

@@ -22,6 +22,12 @@ struct zc_file {
 	struct stat st;
 	char etag[64];          /* quoted, strong */
 	char mime[128];         /* Content-Type value, charset included */
+	/* "Content-Type: ..." CRLF "Last-Modified: ..." CRLF "ETag: ..." CRLF
+	 * "Accept-Ranges: bytes" CRLF, built once per entry; the type line is
+	 * the first hdr_type_len bytes (a 304 leaves it out) */
+	char hdr[320];
+	unsigned hdr_len, hdr_type_len;
+	char *data;             /* small files: the content, read once */
 	uint64_t checked_ms;    /* last revalidation */
 	char *key;              /* normalised path, relative to root */
 	struct zc_file *hnext;  /* hash chain */
@@ -39,7 +45,13 @@ struct zc_fcache {
 	const struct zc_config *cfg;
 	int rootfd;
 	uint64_t hits, misses;
+	size_t data_bytes;      /* content cached in entries, bounded */
 };
+
+/* Files up to this size keep their content in the entry (the small-file
+ * cache): a response then needs no read at all. */
+#define ZC_SMALL_FILE_MAX (16 * 1024)
+#define ZC_SMALL_FILE_BUDGET (32u * 1024 * 1024)
 
 int zc_fcache_init(struct zc_fcache *fc, unsigned max);
 /* Switch to a new config (reload): drops every cached entry and opens the

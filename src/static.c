@@ -99,18 +99,8 @@ static struct zc_cond_req cond_of(const struct zc_http *h)
 /* Validators and type, shared by 200, 206 and 304 (RFC 9110 15.4.5). */
 static void file_headers(struct zc_buf *b, const struct zc_file *f, int with_type)
 {
-	char date[30];
-	zc_http_date_format(f->st.st_mtim.tv_sec, date);
-	if (with_type) {
-		zc_buf_adds(b, "Content-Type: ");
-		zc_buf_adds(b, f->mime);
-		zc_buf_adds(b, "\r\n");
-	}
-	zc_buf_adds(b, "Last-Modified: ");
-	zc_buf_adds(b, date);
-	zc_buf_adds(b, "\r\nETag: ");
-	zc_buf_adds(b, f->etag);
-	zc_buf_adds(b, "\r\nAccept-Ranges: bytes\r\n");
+	unsigned skip = with_type ? 0 : f->hdr_type_len;
+	zc_buf_add(b, f->hdr + skip, f->hdr_len - skip);
 }
 
 static void multipart(struct zc_resp *r, struct zc_file *f, const struct zc_range *rg,
@@ -172,6 +162,15 @@ static int apply_range(const struct zc_handler_ctx *ctx, const struct zc_http *h
 static void serve_file(const struct zc_handler_ctx *ctx, const struct zc_http *h,
 		       struct zc_resp *r, struct zc_file *f)
 {
+	const struct zc_req *q = &h->req;
+	/* the common case, a plain GET or HEAD: the entry's prebuilt headers */
+	if (!q->hdr_count[ZC_H_RANGE] && !q->hdr_count[ZC_H_IF_MATCH] &&
+	    !q->hdr_count[ZC_H_IF_NONE_MATCH] && !q->hdr_count[ZC_H_IF_MODIFIED_SINCE] &&
+	    !q->hdr_count[ZC_H_IF_UNMODIFIED_SINCE]) {
+		zc_resp_add_file(r, f, 0, (uint64_t)f->st.st_size);
+		zc_resp_finish(r, 200, f->hdr, f->hdr_len);
+		return;
+	}
 	struct zc_cond_req cr = cond_of(h);
 	enum zc_cond_res cres = zc_cond_evaluate(&cr, f->etag, f->st.st_mtim.tv_sec);
 	struct zc_buf hdr = { 0 };
