@@ -9,6 +9,7 @@
 #define _GNU_SOURCE 1
 #endif
 #include "config.h"
+#include "config_lex.h"
 #include "mime.h"
 
 #include <arpa/inet.h>
@@ -27,39 +28,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_ARGS 16             /* index FILE x8 is the longest legal statement */
-#define MAX_TOKEN 4096          /* a path can't be longer than PATH_MAX anyway */
 #define MAX_INCLUDE_DEPTH 16    /* deep enough for any sane layout, stops loops */
-#define MAX_FILE_SIZE (16 << 20)
 #define DUR_MAX_MS (30ull * 24 * 3600 * 1000)  /* 30d: keeps timer maths far from overflow */
 
-struct tok {
-	char *s;
-	unsigned line;
-};
-
-/* One source being read: the main text, an included file or the defaults. */
-struct lexer {
-	const char *name;       /* for messages */
-	const char *dir;        /* relative paths resolve here */
-	const char *p, *end;
-	unsigned line;
-	int depth;              /* include nesting */
-};
-
-struct parser {
-	struct zc_config *cfg;
-	const char *name;       /* main file, as the user wrote it */
-	struct lexer *lx;       /* current source */
-	char *err;
-	size_t errlen;
-	unsigned seen[32];      /* per cmds[] row, to reject duplicates */
-	char *where[32];        /* per row, "FILE:LINE" of its last use, for
-				 * checks made after parsing (root, mime_types) */
-};
-
 struct cmd;
-typedef int (*cmd_fn)(struct parser *ps, const struct cmd *c, struct tok *a, int n);
+typedef int (*cmd_fn)(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n);
 
 #define CF_REPEAT 1u            /* may appear more than once */
 #define CF_OFF 2u               /* "off" stores NULL */
@@ -90,92 +63,10 @@ struct strspec {
 	int (*valid)(const char *s);
 };
 
-/* "NAME:LINE: message", or "NAME: message" for line 0. Returns -1. */
-static __attribute__((format(printf, 4, 5)))
-int errf(struct parser *ps, const char *name, unsigned line, const char *fmt, ...)
+static int bad_value(struct cfg_parser *ps, const struct cmd *c, const struct cfg_tok *t)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (ps->err && ps->errlen && line)
-		snprintf(ps->err, ps->errlen, "%s:%u: %s", name, line, msg);
-	else if (ps->err && ps->errlen)
-		snprintf(ps->err, ps->errlen, "%s: %s", name, msg);
-	return -1;
-}
-
-/* Error at a line of the source being read. */
-#define perr(ps, line, ...) errf((ps), (ps)->lx->name, (line), __VA_ARGS__)
-
-static int bad_value(struct parser *ps, const struct cmd *c, const struct tok *t)
-{
-	return perr(ps, t->line, "invalid value \"%s\" for \"%s\": expected %s",
-		    t->s, c->name, c->expect);
-}
-
-/* ---- numbers ---- */
-
-/* Digits only: no sign, no spaces, no hex; a config value is never negative. */
-static int parse_digits(const char *s, uint64_t *out, const char **end)
-{
-	uint64_t v = 0;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -1;
-	for (; isdigit((unsigned char)*s); s++) {
-		unsigned d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	*end = s;
-	return 0;
-}
-
-static int parse_number(const char *s, uint64_t *out)
-{
-	const char *end;
-
-	return parse_digits(s, out, &end) || *end ? -1 : 0;
-}
-
-/* NUMBER followed by one of units (matched case-insensitively). */
-static int parse_scaled(const char *s, const struct kw *units, uint64_t *out)
-{
-	uint64_t v;
-	const char *end;
-
-	if (parse_digits(s, &v, &end))
-		return -1;
-	for (; units->name; units++)
-		if (!strcasecmp(end, units->name)) {
-			if (v > UINT64_MAX / units->value)
-				return -1;
-			*out = v * units->value;
-			return 0;
-		}
-	return -1;
-}
-
-int zc_parse_size(const char *s, uint64_t *out)
-{
-	static const struct kw units[] = {
-		{ "", 1 }, { "k", 1u << 10 }, { "m", 1u << 20 }, { "g", 1u << 30 }, { NULL, 0 },
-	};
-	return parse_scaled(s, units, out);
-}
-
-int zc_parse_duration_ms(const char *s, uint64_t *out)
-{
-	static const struct kw units[] = {
-		{ "", 1000 }, { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-		{ NULL, 0 },
-	};
-	return parse_scaled(s, units, out);
+	return zc_cfg_perr(ps, t->line, "invalid value \"%s\" for \"%s\": expected %s",
+			   t->s, c->name, c->expect);
 }
 
 /* ---- send strategies ---- */
@@ -201,168 +92,9 @@ int zc_strategy_parse(const char *s, enum zc_strategy *out)
 	return -1;
 }
 
-/* ---- paths and files ---- */
-
-/* dir/path, or path itself when already absolute. */
-static char *join(const char *dir, const char *path)
-{
-	size_t dl = strlen(dir);
-	char *r;
-
-	if (path[0] == '/')
-		return strdup(path);
-	if (dl && dir[dl - 1] == '/')
-		dl--;                   /* dir "/" must not give "//x" */
-	if (asprintf(&r, "%.*s/%s", (int)dl, dir, path) < 0)
-		return NULL;
-	return r;
-}
-
-static char *absolute(const char *p)
-{
-	char cwd[PATH_MAX];
-
-	return p[0] == '/' ? strdup(p) : getcwd(cwd, sizeof cwd) ? join(cwd, p) : NULL;
-}
-
-static char *dir_of(const char *abs)
-{
-	const char *slash = strrchr(abs, '/');
-
-	return slash && slash != abs ? strndup(abs, (size_t)(slash - abs)) : strdup("/");
-}
-
-/* Whole file into memory, NUL-terminated. Returns NULL with errno set. */
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	struct stat st;
-	int e = 0;
-
-	if (!f)
-		return NULL;
-	if (fstat(fileno(f), &st) < 0)
-		e = errno;
-	else if (S_ISDIR(st.st_mode) || st.st_size > MAX_FILE_SIZE)
-		e = S_ISDIR(st.st_mode) ? EISDIR : EFBIG;
-	else if (!(buf = malloc((size_t)st.st_size + 1)))
-		e = ENOMEM;
-	else if ((*len = fread(buf, 1, (size_t)st.st_size, f)), ferror(f))
-		e = EIO;
-	fclose(f);
-	if (e) {
-		free(buf);
-		errno = e;
-		return NULL;
-	}
-	buf[*len] = '\0';
-	return buf;
-}
-
-/* ---- lexer ---- */
-
-enum { T_ERR = -1, T_EOF = 0, T_WORD, T_SEMI };
-
-static int is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static int is_ctl(int c)
-{
-	return (unsigned char)c < 0x20 || c == 0x7f;
-}
-
-static void skip_blank(struct lexer *lx)
-{
-	while (lx->p < lx->end) {
-		if (*lx->p == '#')
-			while (lx->p < lx->end && *lx->p != '\n')
-				lx->p++;
-		else if (is_space(*lx->p))
-			lx->line += *lx->p++ == '\n';
-		else
-			break;
-	}
-}
-
-/* "..." or '...' with \" \' \\ \n \t. Raw newlines are allowed inside (and
- * counted); setters reject control characters where a value reaches a
- * header. */
-static int lex_quoted(struct parser *ps, char *buf, size_t *n)
-{
-	static const char from[] = "\"'\\nt", to[] = "\"'\\\n\t";
-	struct lexer *lx = ps->lx;
-	char q = *lx->p++, c;
-	unsigned start = lx->line;
-	const char *e;
-
-	for (;;) {
-		if (lx->p >= lx->end)
-			return perr(ps, start, "unterminated quoted string");
-		if ((c = *lx->p++) == q)
-			break;
-		lx->line += c == '\n';          /* a raw newline, not an escaped one */
-		if (c == '\\') {
-			if (lx->p >= lx->end || !*lx->p || !(e = strchr(from, *lx->p)))
-				return perr(ps, lx->line,
-					    "invalid escape sequence in quoted string");
-			c = to[e - from];
-			lx->p++;
-		}
-		if (*n >= MAX_TOKEN)
-			return perr(ps, start, "quoted string too long");
-		buf[(*n)++] = c;
-	}
-	if (lx->p < lx->end && !is_space(*lx->p) && *lx->p != ';' && *lx->p != '#')
-		return perr(ps, lx->line, "unexpected \"%c\" after quoted string", *lx->p);
-	return 0;
-}
-
-/* A bare word runs to whitespace or ';'. A '#' inside a word is part of it
- * (as in nginx), so only a '#' at the start of a token begins a comment. */
-static int lex_word(struct parser *ps, char *buf, size_t *n)
-{
-	struct lexer *lx = ps->lx;
-
-	while (lx->p < lx->end && !is_space(*lx->p) && *lx->p != ';') {
-		if (is_ctl(*lx->p))
-			return perr(ps, lx->line, "unexpected control character 0x%02x",
-				    (unsigned char)*lx->p);
-		if (*n >= MAX_TOKEN)
-			return perr(ps, lx->line, "word too long");
-		buf[(*n)++] = *lx->p++;
-	}
-	return 0;
-}
-
-static int lex_next(struct parser *ps, struct tok *t)
-{
-	struct lexer *lx = ps->lx;
-	char buf[MAX_TOKEN];
-	size_t n = 0;
-
-	skip_blank(lx);
-	if (lx->p >= lx->end)
-		return T_EOF;
-	t->line = lx->line;
-	if (*lx->p == ';') {
-		lx->p++;
-		return T_SEMI;
-	}
-	if ((*lx->p == '"' || *lx->p == '\'' ? lex_quoted(ps, buf, &n) : lex_word(ps, buf, &n)))
-		return T_ERR;
-	if (memchr(buf, '\0', n))       /* C strings can't carry it */
-		return perr(ps, t->line, "unexpected NUL byte");
-	if (!(t->s = strndup(buf, n)))
-		return perr(ps, t->line, "out of memory");
-	return T_WORD;
-}
-
 /* ---- setters ---- */
 
-static void *field(struct parser *ps, const struct cmd *c)
+static void *field(struct cfg_parser *ps, const struct cmd *c)
 {
 	return (char *)ps->cfg + c->off;
 }
@@ -381,19 +113,19 @@ static void store_uint(void *p, size_t size, uint64_t v)
 
 /* Takes ownership of s (NULL for "off"); NULL from a failed strdup is
  * told apart by want. */
-static int store_str(struct parser *ps, const struct cmd *c, const struct tok *t, char *s,
+static int store_str(struct cfg_parser *ps, const struct cmd *c, const struct cfg_tok *t, char *s,
 		     int want)
 {
 	char **f = field(ps, c);
 
 	if (want && !s)
-		return perr(ps, t->line, "out of memory");
+		return zc_cfg_perr(ps, t->line, "out of memory");
 	free(*f);
 	*f = s;
 	return 0;
 }
 
-static int set_keyword(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int set_keyword(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	for (const struct kw *k = c->arg; k->name; k++)
 		if (!strcmp(a[1].s, k->name)) {
@@ -403,7 +135,7 @@ static int set_keyword(struct parser *ps, const struct cmd *c, struct tok *a, in
 	return bad_value(ps, c, &a[1]);
 }
 
-static int set_number(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int set_number(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	const struct numspec *ns = c->arg;
 	uint64_t v;
@@ -416,7 +148,7 @@ static int set_number(struct parser *ps, const struct cmd *c, struct tok *a, int
 
 /* PATH, plus "off" (CF_OFF) and "stderr" (CF_STDERR) where allowed.
  * Relative paths resolve against the directory of the file being read. */
-static int set_path(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int set_path(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	const char *v = a[1].s;
 
@@ -426,11 +158,11 @@ static int set_path(struct parser *ps, const struct cmd *c, struct tok *a, int n
 		return bad_value(ps, c, &a[1]);
 	if ((c->flags & CF_STDERR) && !strcmp(v, "stderr"))
 		return store_str(ps, c, &a[1], strdup(v), 1);
-	return store_str(ps, c, &a[1], join(ps->lx->dir, v), 1);
+	return store_str(ps, c, &a[1], zc_cfg_join(ps->lx->dir, v), 1);
 }
 
 /* A string checked by the validator in c->arg; "off" where CF_OFF. */
-static int set_string(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int set_string(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	const struct strspec *ss = c->arg;
 
@@ -441,151 +173,49 @@ static int set_string(struct parser *ps, const struct cmd *c, struct tok *a, int
 	return store_str(ps, c, &a[1], strdup(a[1].s), 1);
 }
 
-/* RFC 9110 tchar. Charset and default_type end up in a Content-Type
- * header, so nothing else may get through (no CR/LF injection). */
-static size_t token_len(const char *s)
-{
-	return strspn(s, "!#$%&'*+-.^_`|~0123456789"
-		      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
-}
-
-static int valid_token(const char *s)
-{
-	size_t n = token_len(s);
-
-	return n && !s[n];
-}
-
-static int valid_type(const char *s)
-{
-	size_t n = token_len(s);
-
-	return n && s[n] == '/' && valid_token(s + n + 1);
-}
-
-/* Looked up when privileges are dropped at run time; only the shape is
- * checked here (a passwd name has no blanks, controls or ':'). */
-static int valid_user(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if (is_ctl(*p) || *p == ' ' || *p == ':')
-			return 0;
-	return *s != '\0';
-}
-
-/* Compared with the normalised request path, so it must itself be normal:
- * absolute, no empty or dot segments, no query, fragment or escapes. */
-static int valid_url_path(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (s[0] != '/' || strstr(s, "//") || strstr(s, "/./") || strstr(s, "/../"))
-		return 0;
-	if ((len >= 2 && !strcmp(s + len - 2, "/.")) || (len >= 3 && !strcmp(s + len - 3, "/..")))
-		return 0;
-	for (; *s; s++)
-		if (is_ctl(*s) || *s == ' ' || strchr("?#%\\", *s))
-			return 0;
-	return 1;
-}
-
-/* Index names are joined to a directory path: a '/' or a dot name would
- * let them reach outside it, so only plain file names are accepted. */
-static int valid_index(const char *s)
-{
-	for (const char *p = s; *p; p++)
-		if (is_ctl(*p) || *p == '/')
-			return 0;
-	return *s && strcmp(s, ".") && strcmp(s, "..");
-}
-
-static int parse_port(const char *s, in_port_t *port)
-{
-	uint64_t v;
-
-	if (parse_number(s, &v) || v < 1 || v > 65535)
-		return -1;
-	*port = htons((uint16_t)v);
-	return 0;
-}
-
-/* "1.2.3.4:80", "*:80", "80" (all IPv4 addresses) or "[v6]:80"; the text
- * is rebuilt from the binary address, so equal addresses compare equal. */
-static int parse_listen(const char *s, struct zc_listen *l)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&l->addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&l->addr;
-	const char *colon = strrchr(s, ':'), *host = s, *port = colon ? colon + 1 : s;
-	size_t hl = colon ? (size_t)(colon - s) : 0;
-	int v6 = s[0] == '[';
-	char h[INET6_ADDRSTRLEN];
-
-	memset(l, 0, sizeof *l);
-	if (v6 && (hl < 2 || s[hl - 1] != ']'))
-		return -1;
-	host += v6;
-	hl -= v6 ? 2 : 0;
-	if (hl >= sizeof h)
-		return -1;
-	memcpy(h, host, hl);
-	h[hl] = '\0';
-	if (v6 ? inet_pton(AF_INET6, h, &a6->sin6_addr) != 1
-	       : colon && strcmp(h, "*") && inet_pton(AF_INET, h, &a4->sin_addr) != 1)
-		return -1;
-	/* sin_port and sin6_port overlay each other */
-	if (parse_port(port, v6 ? &a6->sin6_port : &a4->sin_port))
-		return -1;
-	l->addr.ss_family = v6 ? AF_INET6 : AF_INET;
-	l->addrlen = v6 ? sizeof *a6 : sizeof *a4;
-	inet_ntop(l->addr.ss_family, v6 ? (void *)&a6->sin6_addr : (void *)&a4->sin_addr,
-		  h, sizeof h);
-	snprintf(l->text, sizeof l->text, v6 ? "[%s]:%s" : "%s:%s", h, port);
-	return 0;
-}
-
-static int cmd_listen(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int cmd_listen(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	struct zc_config *cfg = ps->cfg;
 	struct zc_listen l;
 
 	if (cfg->nlisten >= ZC_MAX_LISTEN)
-		return perr(ps, a[0].line, "too many \"listen\" directives (at most %d)",
-			    ZC_MAX_LISTEN);
-	if (parse_listen(a[1].s, &l))
+		return zc_cfg_perr(ps, a[0].line, "too many \"listen\" directives (at most %d)",
+				   ZC_MAX_LISTEN);
+	if (zc_cfg_parse_listen(a[1].s, &l))
 		return bad_value(ps, c, &a[1]);
 	if (n > 2 && strcmp(a[2].s, "tls"))
-		return perr(ps, a[2].line, "invalid value \"%s\" for \"listen\": expected tls",
-			    a[2].s);
+		return zc_cfg_perr(ps, a[2].line, "invalid value \"%s\" for \"listen\": expected tls",
+				   a[2].s);
 	l.tls = n > 2;
 	for (int i = 0; i < cfg->nlisten; i++)
 		if (!strcmp(cfg->listen[i].text, l.text))
-			return perr(ps, a[1].line, "duplicate listen address \"%s\"", l.text);
+			return zc_cfg_perr(ps, a[1].line, "duplicate listen address \"%s\"", l.text);
 	cfg->listen[cfg->nlisten++] = l;
 	return 0;
 }
 
-static int cmd_workers(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int cmd_workers(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	uint64_t v = 0;
 
-	if (strcmp(a[1].s, "auto") && (parse_number(a[1].s, &v) || v < 1 || v > 1024))
+	if (strcmp(a[1].s, "auto") && (zc_cfg_parse_number(a[1].s, &v) || v < 1 || v > 1024))
 		return bad_value(ps, c, &a[1]);
 	ps->cfg->workers = (int)v;
 	return 0;
 }
 
 /* Replaces the default list rather than adding to it. */
-static int cmd_index(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int cmd_index(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	struct zc_config *cfg = ps->cfg;
 
 	while (cfg->nindex > 0)
 		free(cfg->index[--cfg->nindex]);
 	for (int i = 1; i < n; i++) {
-		if (!valid_index(a[i].s))
+		if (!zc_cfg_valid_index(a[i].s))
 			return bad_value(ps, c, &a[i]);
 		if (!(cfg->index[cfg->nindex] = strdup(a[i].s)))
-			return perr(ps, a[i].line, "out of memory");
+			return zc_cfg_perr(ps, a[i].line, "out of memory");
 		cfg->nindex++;
 	}
 	return 0;
@@ -597,7 +227,7 @@ static const struct kw kw_levels[] = {
 	{ NULL, 0 },
 };
 
-static int cmd_error_log(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int cmd_error_log(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	static const struct cmd level = {
 		.name = "error_log", .set = set_keyword,
@@ -612,7 +242,7 @@ static int cmd_error_log(struct parser *ps, const struct cmd *c, struct tok *a, 
 	return n > 2 ? set_keyword(ps, &level, a + 1, 2) : 0;
 }
 
-static int cmd_strategy(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int cmd_strategy(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	enum zc_strategy s;
 
@@ -622,7 +252,7 @@ static int cmd_strategy(struct parser *ps, const struct cmd *c, struct tok *a, i
 	return 0;
 }
 
-static int cmd_include(struct parser *ps, const struct cmd *c, struct tok *a, int n);
+static int cmd_include(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n);
 
 /* ---- the directive table ---- */
 
@@ -647,11 +277,11 @@ static int parse_size_auto(const char *s, uint64_t *out)
 }
 static const struct numspec sz_auto = { parse_size_auto, 0, UINT64_MAX };
 static const struct numspec sz_header = { zc_parse_size, 1024, 1024 * 1024 };
-static const struct numspec n_conns = { parse_number, 1, 1u << 20 };
-static const struct numspec n_headers = { parse_number, 1, 10000 };
-static const struct numspec n_ranges = { parse_number, 1, 1024 };
-static const struct strspec s_type = { valid_type }, s_token = { valid_token };
-static const struct strspec s_url = { valid_url_path }, s_user = { valid_user };
+static const struct numspec n_conns = { zc_cfg_parse_number, 1, 1u << 20 };
+static const struct numspec n_headers = { zc_cfg_parse_number, 1, 10000 };
+static const struct numspec n_ranges = { zc_cfg_parse_number, 1, 1024 };
+static const struct strspec s_type = { zc_cfg_valid_type }, s_token = { zc_cfg_valid_token };
+static const struct strspec s_url = { zc_cfg_valid_url_path }, s_user = { zc_cfg_valid_user };
 
 #define DUR "a duration like 10s, 500ms, 2m or 1h (at most 30 days)"
 #define DUR1 "a duration like 10s, 500ms, 2m or 1h (not 0, at most 30 days)"
@@ -709,8 +339,8 @@ static const struct cmd cmds[] = {
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
-_Static_assert(NCMDS <= sizeof ((struct parser *)0)->seen / sizeof(unsigned) &&
-	       NCMDS <= sizeof ((struct parser *)0)->where / sizeof(char *),
+_Static_assert(NCMDS <= sizeof ((struct cfg_parser *)0)->seen / sizeof(unsigned) &&
+	       NCMDS <= sizeof ((struct cfg_parser *)0)->where / sizeof(char *),
 	       "parser.seen/where too small for the directive table");
 _Static_assert(sizeof(enum zc_symlinks) == 4 && sizeof(enum zc_log_level) == 4 &&
 	       sizeof(unsigned) == 4 && sizeof(int) == 4,
@@ -720,17 +350,17 @@ _Static_assert(sizeof(enum zc_symlinks) == 4 && sizeof(enum zc_log_level) == 4 &
 
 /* Too many arguments spread over lines usually means a forgotten ';': say
  * so, pointing at the line that should have ended the statement. */
-static int bad_arity(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int bad_arity(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	char range[32], hint[64] = "";
-	int last = n <= MAX_ARGS ? n - 1 : MAX_ARGS;
+	int last = n <= CFG_MAX_ARGS ? n - 1 : CFG_MAX_ARGS;
 
 	snprintf(range, sizeof range, c->min == c->max ? "%d" : "%d to %d", c->min, c->max);
 	for (int i = 1; n - 1 > c->max && i <= last && !hint[0]; i++)
 		if (a[i].line != a[0].line)
 			snprintf(hint, sizeof hint, " (missing \";\" on line %u?)", a[i - 1].line);
-	return perr(ps, a[0].line, "wrong number of arguments for \"%s\": got %d, expected %s%s",
-		    c->name, n - 1, range, hint);
+	return zc_cfg_perr(ps, a[0].line, "wrong number of arguments for \"%s\": got %d, expected %s%s",
+			   c->name, n - 1, range, hint);
 }
 
 static const struct cmd *find_cmd(const char *name)
@@ -741,54 +371,54 @@ static const struct cmd *find_cmd(const char *name)
 	return NULL;
 }
 
-static int run_directive(struct parser *ps, struct tok *a, int n)
+static int run_directive(struct cfg_parser *ps, struct cfg_tok *a, int n)
 {
 	const struct cmd *c = find_cmd(a[0].s);
 	char **where;
 
 	if (!c)
-		return perr(ps, a[0].line, "unknown directive \"%s\"", a[0].s);
+		return zc_cfg_perr(ps, a[0].line, "unknown directive \"%s\"", a[0].s);
 	if (n - 1 < c->min || n - 1 > c->max)
 		return bad_arity(ps, c, a, n);
 	if (ps->seen[c - cmds]++ && !(c->flags & CF_REPEAT))
-		return perr(ps, a[0].line, "duplicate \"%s\" directive", c->name);
+		return zc_cfg_perr(ps, a[0].line, "duplicate \"%s\" directive", c->name);
 	where = &ps->where[c - cmds];
 	free(*where);
 	if (asprintf(where, "%s:%u", ps->lx->name, a[0].line) < 0) {
 		*where = NULL;
-		return perr(ps, a[0].line, "out of memory");
+		return zc_cfg_perr(ps, a[0].line, "out of memory");
 	}
 	return c->set(ps, c, a, n);
 }
 
 /* Read statements from lx until its end. */
-static int parse_source(struct parser *ps, struct lexer *lx)
+static int parse_source(struct cfg_parser *ps, struct cfg_lexer *lx)
 {
-	struct lexer *outer = ps->lx;
-	struct tok a[MAX_ARGS + 1], t;
+	struct cfg_lexer *outer = ps->lx;
+	struct cfg_tok a[CFG_MAX_ARGS + 1], t;
 	int n = 0, kept = 0, k, r = -1;
 
 	ps->lx = lx;
 	for (;;) {
-		if ((k = lex_next(ps, &t)) == T_WORD) {
-			if (kept <= MAX_ARGS)
+		if ((k = zc_cfg_lex_next(ps, &t)) == CFG_T_WORD) {
+			if (kept <= CFG_MAX_ARGS)
 				a[kept++] = t;
 			else
 				free(t.s);      /* over-long: only the count matters now */
 			n++;
 			continue;
 		}
-		if (k != T_SEMI || n == 0 || run_directive(ps, a, n))
+		if (k != CFG_T_SEMI || n == 0 || run_directive(ps, a, n))
 			break;
 		while (kept > 0)
 			free(a[--kept].s);
 		n = 0;
 	}
-	if (k == T_SEMI && n == 0)
-		perr(ps, t.line, "unexpected \";\"");
-	else if (k == T_EOF && n > 0)
-		perr(ps, a[0].line, "unexpected end of file: missing \";\" after \"%s\"", a[0].s);
-	else if (k == T_EOF)
+	if (k == CFG_T_SEMI && n == 0)
+		zc_cfg_perr(ps, t.line, "unexpected \";\"");
+	else if (k == CFG_T_EOF && n > 0)
+		zc_cfg_perr(ps, a[0].line, "unexpected end of file: missing \";\" after \"%s\"", a[0].s);
+	else if (k == CFG_T_EOF)
 		r = 0;
 	while (kept > 0)
 		free(a[--kept].s);
@@ -796,17 +426,17 @@ static int parse_source(struct parser *ps, struct lexer *lx)
 	return r;
 }
 
-static int include_file(struct parser *ps, const char *path, unsigned line)
+static int include_file(struct cfg_parser *ps, const char *path, unsigned line)
 {
-	struct lexer lx = { .name = path, .line = 1, .depth = ps->lx->depth + 1 };
+	struct cfg_lexer lx = { .name = path, .line = 1, .depth = ps->lx->depth + 1 };
 	size_t len;
 	char *text, *dir;
 	int r = -1;
 
-	if (!(text = read_file(path, &len)))
-		return perr(ps, line, "include \"%s\": %s", path, strerror(errno));
-	if (!(lx.dir = dir = dir_of(path))) {
-		perr(ps, line, "out of memory");
+	if (!(text = zc_cfg_read_file(path, &len)))
+		return zc_cfg_perr(ps, line, "include \"%s\": %s", path, strerror(errno));
+	if (!(lx.dir = dir = zc_cfg_dir_of(path))) {
+		zc_cfg_perr(ps, line, "out of memory");
 	} else {
 		lx.p = text;
 		lx.end = text + len;
@@ -819,19 +449,19 @@ static int include_file(struct parser *ps, const char *path, unsigned line)
 
 /* A plain name must exist; a pattern may match nothing (like nginx), so a
  * conf.d/ directory can be empty. Matches are read in glob's sorted order. */
-static int cmd_include(struct parser *ps, const struct cmd *c, struct tok *a, int n)
+static int cmd_include(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	char *pat;
 	glob_t g;
 	int r = 0, gr;
 
 	if (ps->lx->depth >= MAX_INCLUDE_DEPTH)
-		return perr(ps, a[0].line, "includes nested more than %d deep: include loop?",
-			    MAX_INCLUDE_DEPTH);
+		return zc_cfg_perr(ps, a[0].line, "includes nested more than %d deep: include loop?",
+				   MAX_INCLUDE_DEPTH);
 	if (!a[1].s[0])
 		return bad_value(ps, c, &a[1]);
-	if (!(pat = join(ps->lx->dir, a[1].s)))
-		return perr(ps, a[1].line, "out of memory");
+	if (!(pat = zc_cfg_join(ps->lx->dir, a[1].s)))
+		return zc_cfg_perr(ps, a[1].line, "out of memory");
 	if (!strpbrk(a[1].s, "*?[")) {
 		r = include_file(ps, pat, a[0].line);
 	} else if ((gr = glob(pat, 0, NULL, &g)) == 0) {
@@ -839,8 +469,8 @@ static int cmd_include(struct parser *ps, const struct cmd *c, struct tok *a, in
 			r = include_file(ps, g.gl_pathv[i], a[0].line);
 		globfree(&g);
 	} else if (gr != GLOB_NOMATCH) {
-		r = perr(ps, a[0].line, "include \"%s\": %s", pat,
-			 gr == GLOB_NOSPACE ? "out of memory" : "read error");
+		r = zc_cfg_perr(ps, a[0].line, "include \"%s\": %s", pat,
+				gr == GLOB_NOSPACE ? "out of memory" : "read error");
 	}
 	free(pat);
 	return r;
@@ -850,9 +480,9 @@ static int cmd_include(struct parser *ps, const struct cmd *c, struct tok *a, in
 
 /* Each row's default goes through its own setter, so a default can never
  * be something the parser would reject. The rows then count as unseen. */
-static int apply_defaults(struct parser *ps)
+static int apply_defaults(struct cfg_parser *ps)
 {
-	struct lexer lx = { .name = "(defaults)", .dir = ps->cfg->dir, .line = 1 };
+	struct cfg_lexer lx = { .name = "(defaults)", .dir = ps->cfg->dir, .line = 1 };
 	char *text;
 	int r = 0;
 
@@ -860,7 +490,7 @@ static int apply_defaults(struct parser *ps)
 		if (!cmds[i].def)
 			continue;
 		if (asprintf(&text, "%s %s;", cmds[i].name, cmds[i].def) < 0)
-			return errf(ps, lx.name, 0, "out of memory");
+			return zc_cfg_errf(ps, lx.name, 0, "out of memory");
 		lx.p = text;
 		lx.end = text + strlen(text);
 		r = parse_source(ps, &lx);
@@ -872,7 +502,7 @@ static int apply_defaults(struct parser *ps)
 
 /* Root must exist now (a typo should fail -t, not every request later);
  * it is stored resolved so the symlinks-inside check compares real paths. */
-static int check_root(struct parser *ps)
+static int check_root(struct cfg_parser *ps)
 {
 	struct zc_config *cfg = ps->cfg;
 	struct stat st;
@@ -880,15 +510,15 @@ static int check_root(struct parser *ps)
 	int e = 0;
 
 	if (!cfg->root)
-		return errf(ps, ps->name, 0, "no root configured");
+		return zc_cfg_errf(ps, ps->name, 0, "no root configured");
 	if (stat(cfg->root, &st) < 0 || !(real = realpath(cfg->root, NULL)))
 		e = errno;
 	else if (!S_ISDIR(st.st_mode))
 		e = ENOTDIR;
 	if (e) {
 		free(real);
-		return errf(ps, ps->where[find_cmd("root") - cmds], 0, "root \"%s\": %s",
-			    cfg->root, strerror(e));
+		return zc_cfg_errf(ps, ps->where[find_cmd("root") - cmds], 0, "root \"%s\": %s",
+				   cfg->root, strerror(e));
 	}
 	free(cfg->root);
 	cfg->root = real;
@@ -898,7 +528,7 @@ static int check_root(struct parser *ps)
 /* An error inside the types file already names that file and line: keep
  * it. One without a line (can't open or read it) is told at the mime_types
  * directive instead, so the user sees which line to fix. */
-static int mime_error(struct parser *ps)
+static int mime_error(struct cfg_parser *ps)
 {
 	const char *mt = ps->cfg->mime_types;
 	size_t len = mt ? strlen(mt) : 0;
@@ -910,16 +540,16 @@ static int mime_error(struct parser *ps)
 	    isdigit((unsigned char)ps->err[len + 1]))
 		return -1;
 	snprintf(msg, sizeof msg, "%s", ps->err);
-	return errf(ps, ps->where[find_cmd("mime_types") - cmds], 0, "mime_types: %s", msg);
+	return zc_cfg_errf(ps, ps->where[find_cmd("mime_types") - cmds], 0, "mime_types: %s", msg);
 }
 
-static int finish(struct parser *ps)
+static int finish(struct cfg_parser *ps)
 {
 	struct zc_config *cfg = ps->cfg;
 	const char *mt = cfg->mime_types;
 
 	if (cfg->nlisten == 0)          /* like nginx's *:80, but not exposed */
-		parse_listen("127.0.0.1:8080", &cfg->listen[cfg->nlisten++]);
+		zc_cfg_parse_listen("127.0.0.1:8080", &cfg->listen[cfg->nlisten++]);
 	if (check_root(ps))
 		return -1;
 	if (!mt && access("/etc/mime.types", R_OK) == 0)
@@ -934,15 +564,15 @@ static struct zc_config *parse(const char *name, char *file, char *dir,
 			       const char *text, size_t len, char *err, size_t errlen)
 {
 	struct zc_config *cfg = calloc(1, sizeof *cfg);
-	struct parser ps = { .cfg = cfg, .name = name, .err = err, .errlen = errlen };
-	struct lexer lx = { .name = name, .dir = dir, .p = text, .end = text + len, .line = 1 };
+	struct cfg_parser ps = { .cfg = cfg, .name = name, .err = err, .errlen = errlen };
+	struct cfg_lexer lx = { .name = name, .dir = dir, .p = text, .end = text + len, .line = 1 };
 	int r = -1;
 
 	if (err && errlen)
 		err[0] = '\0';
 	ps.lx = &lx;
 	if (!cfg || !file || !dir) {
-		errf(&ps, name, 0, "out of memory");
+		zc_cfg_errf(&ps, name, 0, "out of memory");
 		free(file);
 		free(dir);
 	} else {
@@ -964,9 +594,9 @@ struct zc_config *zc_config_parse(const char *name, const char *dir,
 				  const char *text, size_t len,
 				  char *err, size_t errlen)
 {
-	char *adir = absolute(dir ? dir : ".");
+	char *adir = zc_cfg_absolute(dir ? dir : ".");
 
-	return parse(name, adir ? join(adir, name) : NULL, adir, text, len, err, errlen);
+	return parse(name, adir ? zc_cfg_join(adir, name) : NULL, adir, text, len, err, errlen);
 }
 
 /* Messages name the file as the user wrote it; cfg->file is absolute. */
@@ -974,15 +604,15 @@ struct zc_config *zc_config_load(const char *path, char *err, size_t errlen)
 {
 	struct zc_config *cfg;
 	size_t len;
-	char *text = read_file(path, &len), *file;
+	char *text = zc_cfg_read_file(path, &len), *file;
 
 	if (!text) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	file = absolute(path);
-	cfg = parse(path, file, file ? dir_of(file) : NULL, text, len, err, errlen);
+	file = zc_cfg_absolute(path);
+	cfg = parse(path, file, file ? zc_cfg_dir_of(file) : NULL, text, len, err, errlen);
 	free(text);
 	return cfg;
 }
