@@ -105,7 +105,8 @@ static void conn_free(struct zc_conn *c)
 	close(c->fd);
 	zc_resp_free(&c->resp);
 	free(c->rbuf);
-	free(c->obuf);
+	if (c->obuf)
+		zc_obuf_put(w, c->obuf);
 	zc_cfg_release(c->cfg);
 	zc_worker_conn_removed(w, c);
 	free(c);
@@ -420,6 +421,10 @@ void zc_conn_response_done(struct zc_conn *c)
 	refresh_config(c);
 	c->state = ZC_CS_READING;
 	c->idle = c->rlen == 0;
+	if (c->idle && c->obuf && c->olen == 0) {
+		zc_obuf_put(w, c->obuf);        /* idle connections hold no buffer */
+		c->obuf = NULL;
+	}
 	c->deadline_ms = w->now_ms + (c->idle ? CFG(c)->keepalive_timeout_ms : CFG(c)->header_timeout_ms);
 	zc_conn_process(c);
 }

@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ZC_OBUF_SIZE (64 * 1024)
 
 static void on_send(struct zc_op *op, int res, unsigned flags);
 
@@ -73,7 +72,7 @@ static enum zc_push_res copy_push(struct zc_conn *c)
 {
 	if (!c->obuf) {
 		c->ocap = ZC_OBUF_SIZE;
-		c->obuf = malloc(c->ocap);
+		c->obuf = zc_obuf_get(c->w);
 		if (!c->obuf)
 			return ZC_PUSH_ERROR;
 	}

@@ -284,6 +284,19 @@ static int listeners_open(struct zc_worker *w)
 #define ZC_PIPE_POOL_MAX 64
 #define ZC_PIPE_SIZE (256 * 1024)
 
+void *zc_obuf_get(struct zc_worker *w)
+{
+	return w->nobufs ? w->obufs[--w->nobufs] : malloc(ZC_OBUF_SIZE);
+}
+
+void zc_obuf_put(struct zc_worker *w, void *buf)
+{
+	if (w->nobufs < ZC_ARRAY_LEN(w->obufs))
+		w->obufs[w->nobufs++] = buf;
+	else
+		free(buf);
+}
+
 struct zc_pipe *zc_pipe_get(struct zc_worker *w)
 {
 	struct zc_pipe *p = w->pipes;
@@ -346,6 +359,8 @@ static void *worker_main(void *arg)
 			zc_access_log_write(&w->acclog);
 	}
 	zc_access_log_write(&w->acclog);
+	while (w->nobufs)
+		free(w->obufs[--w->nobufs]);
 	while (w->pipes) {
 		struct zc_pipe *p = w->pipes;
 		w->pipes = p->next;

@@ -93,6 +93,8 @@ struct zc_worker {
 	uint64_t last_emfile_log;
 	struct zc_pipe *pipes;  /* idle pool */
 	unsigned npipes;
+	void *obufs[64];        /* idle copy-staging buffers (ZC_OBUF_SIZE) */
+	unsigned nobufs;
 	uint64_t now_ms;
 };
 
@@ -112,6 +114,12 @@ int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struc
 /* Main thread: hand over a new config and listener set (reload). */
 void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds);
 void zc_worker_post_stop(struct zc_worker *w);
+
+/* Copy-staging buffers: taken for a response, returned when the
+ * connection goes idle, so idle connections hold none. */
+#define ZC_OBUF_SIZE (64 * 1024)
+void *zc_obuf_get(struct zc_worker *w);
+void zc_obuf_put(struct zc_worker *w, void *buf);
 
 struct zc_pipe *zc_pipe_get(struct zc_worker *w);
 /* Return a pipe to the pool (only empty ones; others are closed). */
