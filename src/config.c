@@ -11,6 +11,7 @@
 #include "config.h"
 #include "config_lex.h"
 #include "mime.h"
+#include "tls.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -173,6 +174,14 @@ static int set_string(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok
 	return store_str(ps, c, &a[1], strdup(a[1].s), 1);
 }
 
+/* "FILE:LINE" in the source being read, for errors found after parsing. */
+static char *where_at(struct cfg_parser *ps, unsigned line)
+{
+	char *s;
+
+	return asprintf(&s, "%s:%u", ps->lx->name, line) < 0 ? NULL : s;
+}
+
 static int cmd_listen(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
 {
 	struct zc_config *cfg = ps->cfg;
@@ -190,6 +199,9 @@ static int cmd_listen(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok
 	for (int i = 0; i < cfg->nlisten; i++)
 		if (!strcmp(cfg->listen[i].text, l.text))
 			return zc_cfg_perr(ps, a[1].line, "duplicate listen address \"%s\"", l.text);
+	/* a TLS listener without certificates is reported at this line */
+	if (l.tls && !cfg->tls_listen_at && !(cfg->tls_listen_at = where_at(ps, a[0].line)))
+		return zc_cfg_perr(ps, a[0].line, "out of memory");
 	cfg->listen[cfg->nlisten++] = l;
 	return 0;
 }
@@ -252,6 +264,57 @@ static int cmd_strategy(struct cfg_parser *ps, const struct cmd *c, struct cfg_t
 	return 0;
 }
 
+/* ---- TLS ---- */
+
+/* tls_certificate and tls_certificate_key fill pairs by index: the Nth key
+ * belongs to the Nth certificate, whichever comes first in the file. Each
+ * remembers where it was written, for the errors found when the files are
+ * loaded (tls.c) after parsing. */
+static int cmd_tls_file(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n)
+{
+	struct zc_config *cfg = ps->cfg;
+	int key = !strcmp(c->name, "tls_certificate_key");
+	int *count = key ? &cfg->tls_nkeys : &cfg->tls_ncerts;
+	struct zc_tls_pair *p;
+
+	if (*count >= ZC_MAX_TLS_CERTS)
+		return zc_cfg_perr(ps, a[0].line, "too many \"%s\" directives (at most %d)",
+				   c->name, ZC_MAX_TLS_CERTS);
+	if (!a[1].s[0])
+		return bad_value(ps, c, &a[1]);
+	p = &cfg->tls_pair[*count];
+	if (!(*(key ? &p->key : &p->cert) = zc_cfg_join(ps->lx->dir, a[1].s)) ||
+	    !(*(key ? &p->key_at : &p->cert_at) = where_at(ps, a[0].line)))
+		return zc_cfg_perr(ps, a[0].line, "out of memory");
+	++*count;
+	return 0;
+}
+
+/* Only TLS 1.2 and 1.3: anything older is refused by name, so a config
+ * copied from an old server fails loudly instead of being trimmed. */
+static int cmd_tls_protocols(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a,
+			     int n)
+{
+	static const char *const old[] = { "SSLv2", "SSLv3", "TLSv1", "TLSv1.0", "TLSv1.1" };
+	unsigned v = 0;
+
+	for (int i = 1; i < n; i++) {
+		for (size_t k = 0; k < sizeof old / sizeof old[0]; k++)
+			if (!strcmp(a[i].s, old[k]))
+				return zc_cfg_perr(ps, a[i].line, "\"%s\" is not supported by "
+						   "\"tls_protocols\": it is insecure; only TLSv1.2 "
+						   "and TLSv1.3 can be enabled", a[i].s);
+		if (!strcmp(a[i].s, "TLSv1.2"))
+			v |= ZC_TLS_V12;
+		else if (!strcmp(a[i].s, "TLSv1.3"))
+			v |= ZC_TLS_V13;
+		else
+			return bad_value(ps, c, &a[i]);
+	}
+	ps->cfg->tls_protocols = v;
+	return 0;
+}
+
 static int cmd_include(struct cfg_parser *ps, const struct cmd *c, struct cfg_tok *a, int n);
 
 /* ---- the directive table ---- */
@@ -259,6 +322,9 @@ static int cmd_include(struct cfg_parser *ps, const struct cmd *c, struct cfg_to
 #define FIELD(f) offsetof(struct zc_config, f), sizeof(((struct zc_config *)0)->f)
 
 static const struct kw kw_onoff[] = { { "on", 1 }, { "off", 0 }, { NULL, 0 } };
+static const struct kw kw_ktls[] = {
+	{ "on", ZC_KTLS_ON }, { "off", ZC_KTLS_OFF }, { "force", ZC_KTLS_FORCE }, { NULL, 0 },
+};
 static const struct kw kw_symlinks[] = {
 	{ "inside", ZC_SYMLINKS_INSIDE }, { "off", ZC_SYMLINKS_OFF }, { NULL, 0 },
 };
@@ -282,6 +348,8 @@ static const struct numspec n_headers = { zc_cfg_parse_number, 1, 10000 };
 static const struct numspec n_ranges = { zc_cfg_parse_number, 1, 1024 };
 static const struct strspec s_type = { zc_cfg_valid_type }, s_token = { zc_cfg_valid_token };
 static const struct strspec s_url = { zc_cfg_valid_url_path }, s_user = { zc_cfg_valid_user };
+static const struct strspec s_text = { zc_cfg_valid_text };
+static const struct numspec dur_rotate = { zc_parse_duration_ms, 1000, 7ull * 24 * 3600 * 1000 };
 
 #define DUR "a duration like 10s, 500ms, 2m or 1h (at most 30 days)"
 #define DUR1 "a duration like 10s, 500ms, 2m or 1h (not 0, at most 30 days)"
@@ -336,6 +404,21 @@ static const struct cmd cmds[] = {
 	  "an absolute path like /zcserve-status, or off" },
 	{ "user", 1, 1, 0, set_string, FIELD(user), &s_user, NULL, "a user name" },
 	{ "pid_file", 1, 1, CF_OFF, set_path, FIELD(pid_file), NULL, "off", "a file path or off" },
+	{ "tls_certificate", 1, 1, CF_REPEAT, cmd_tls_file, FIELD(tls_pair), NULL, NULL,
+	  "a PEM file path" },
+	{ "tls_certificate_key", 1, 1, CF_REPEAT, cmd_tls_file, FIELD(tls_pair), NULL, NULL,
+	  "a PEM file path" },
+	{ "tls_protocols", 1, 2, 0, cmd_tls_protocols, FIELD(tls_protocols), NULL,
+	  "TLSv1.2 TLSv1.3", "TLSv1.2 and/or TLSv1.3" },
+	{ "tls_ciphers", 1, 1, 0, set_string, FIELD(tls_ciphers), &s_text, ZC_TLS_DEFAULT_CIPHERS,
+	  "an OpenSSL cipher list" },
+	{ "tls_ciphersuites", 1, 1, 0, set_string, FIELD(tls_ciphersuites), &s_text,
+	  ZC_TLS_DEFAULT_CIPHERSUITES, "an OpenSSL TLS 1.3 ciphersuite list" },
+	{ "tls_session_tickets", 1, 1, 0, set_keyword, FIELD(tls_session_tickets), kw_onoff, "on",
+	  "on or off" },
+	{ "tls_session_ticket_rotate", 1, 1, 0, set_number, FIELD(tls_ticket_rotate_ms),
+	  &dur_rotate, "1h", "a duration from 1s to 168h" },
+	{ "ktls", 1, 1, 0, set_keyword, FIELD(ktls), kw_ktls, "on", "on, off or force" },
 };
 
 #define NCMDS (sizeof cmds / sizeof cmds[0])
@@ -543,6 +626,36 @@ static int mime_error(struct cfg_parser *ps)
 	return zc_cfg_errf(ps, ps->where[find_cmd("mime_types") - cmds], 0, "mime_types: %s", msg);
 }
 
+/* The TLS directives matter only when a listener uses TLS (as in nginx):
+ * then certificates and keys must pair up, and tls.c loads the files and
+ * builds the contexts, reporting problems at the directive's line. */
+static int check_tls(struct cfg_parser *ps)
+{
+	struct zc_config *cfg = ps->cfg;
+	int tls = 0, i = cfg->tls_nkeys < cfg->tls_ncerts ? cfg->tls_nkeys : cfg->tls_ncerts;
+
+	for (int k = 0; k < cfg->nlisten; k++)
+		tls |= cfg->listen[k].tls;
+	if (!tls)
+		return 0;
+	if (cfg->tls_ncerts == 0 && cfg->tls_nkeys == 0)
+		return zc_cfg_errf(ps, cfg->tls_listen_at, 0, "listen with \"tls\" but no "
+				   "tls_certificate and tls_certificate_key configured");
+	if (cfg->tls_ncerts > cfg->tls_nkeys)
+		return zc_cfg_errf(ps, cfg->tls_pair[i].cert_at, 0, "tls_certificate \"%s\" has "
+				   "no tls_certificate_key (the Nth key goes with the Nth "
+				   "certificate)", cfg->tls_pair[i].cert);
+	if (cfg->tls_nkeys > cfg->tls_ncerts)
+		return zc_cfg_errf(ps, cfg->tls_pair[i].key_at, 0, "tls_certificate_key \"%s\" "
+				   "has no tls_certificate (the Nth key goes with the Nth "
+				   "certificate)", cfg->tls_pair[i].key);
+	if (!(cfg->tls_protocols_at = strdup(ps->where[find_cmd("tls_protocols") - cmds])) ||
+	    !(cfg->tls_ciphers_at = strdup(ps->where[find_cmd("tls_ciphers") - cmds])) ||
+	    !(cfg->tls_ciphersuites_at = strdup(ps->where[find_cmd("tls_ciphersuites") - cmds])))
+		return zc_cfg_errf(ps, ps->name, 0, "out of memory");
+	return zc_tls_configure(cfg, ps->err, ps->errlen);
+}
+
 static int finish(struct cfg_parser *ps)
 {
 	struct zc_config *cfg = ps->cfg;
@@ -554,9 +667,9 @@ static int finish(struct cfg_parser *ps)
 		return -1;
 	if (!mt && access("/etc/mime.types", R_OK) == 0)
 		mt = "/etc/mime.types";
-	if ((cfg->mime = zc_mime_load(mt, ps->err, ps->errlen)))
-		return 0;
-	return mime_error(ps);
+	if (!(cfg->mime = zc_mime_load(mt, ps->err, ps->errlen)))
+		return mime_error(ps);
+	return check_tls(ps);
 }
 
 /* name: for messages; file and dir: absolute, owned by the result. */
@@ -625,6 +738,18 @@ void zc_config_free(struct zc_config *cfg)
 		free(cfg->index[--cfg->nindex]);
 	if (cfg->mime)
 		zc_mime_free(cfg->mime);
+	zc_tls_free(cfg->tls);
+	for (int i = 0; i < ZC_MAX_TLS_CERTS; i++) {
+		struct zc_tls_pair *p = &cfg->tls_pair[i];
+		free(p->cert);
+		free(p->key);
+		free(p->cert_at);
+		free(p->key_at);
+	}
+	free(cfg->tls_listen_at);
+	free(cfg->tls_protocols_at);
+	free(cfg->tls_ciphers_at);
+	free(cfg->tls_ciphersuites_at);
 	/* Every string field is owned by a row with one of these setters, so
 	 * a new string directive is freed without touching this function. */
 	for (size_t i = 0; i < NCMDS; i++)

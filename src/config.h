@@ -10,6 +10,7 @@
 
 #define ZC_MAX_LISTEN 32
 #define ZC_MAX_INDEX 8
+#define ZC_MAX_TLS_CERTS 16     /* tls_certificate / tls_certificate_key pairs */
 
 enum zc_symlinks { ZC_SYMLINKS_INSIDE = 0, ZC_SYMLINKS_OFF = 1 };
 
@@ -32,6 +33,19 @@ struct zc_listen {
 	socklen_t addrlen;
 	char text[80];          /* as written, normalised: "127.0.0.1:8080" or "[::1]:8080" */
 	int tls;                /* "listen ADDR:PORT tls" (issue 3) */
+};
+
+/* tls_protocols */
+enum { ZC_TLS_V12 = 1u, ZC_TLS_V13 = 2u };
+/* ktls: force = TLS 1.3 on kernels that cannot rekey too (tls.c) */
+enum { ZC_KTLS_OFF = 0, ZC_KTLS_ON = 1, ZC_KTLS_FORCE = 2 };
+
+/* One tls_certificate and the tls_certificate_key with the same index:
+ * the first pair is the default, the others are chosen by SNI. */
+struct zc_tls_pair {
+	char *cert;             /* absolute path: PEM, leaf first, then its chain */
+	char *key;              /* absolute path: PEM private key */
+	char *cert_at, *key_at; /* "FILE:LINE" of the two directives, for messages */
 };
 
 struct zc_mime;                 /* mime.h */
@@ -76,6 +90,18 @@ struct zc_config {
 	char *status_path;      /* NULL = off */
 	char *user;             /* NULL = don't drop */
 	char *pid_file;         /* NULL = none */
+
+	/* TLS, for "listen ... tls" (tls.h) */
+	struct zc_tls_pair tls_pair[ZC_MAX_TLS_CERTS];
+	int tls_ncerts, tls_nkeys;       /* directives seen; equal after parsing */
+	unsigned tls_protocols;          /* ZC_TLS_V12 | ZC_TLS_V13 (both) */
+	char *tls_ciphers;               /* TLS 1.2 cipher list (ECDHE + AEAD) */
+	char *tls_ciphersuites;          /* TLS 1.3 suites (OpenSSL's default) */
+	int tls_session_tickets;         /* on */
+	uint64_t tls_ticket_rotate_ms;   /* 1h: a new ticket key this often */
+	int ktls;                        /* ZC_KTLS_ON: SSL_OP_ENABLE_KTLS */
+	char *tls_listen_at;             /* "FILE:LINE" of the first "listen ... tls" */
+	char *tls_protocols_at, *tls_ciphers_at, *tls_ciphersuites_at;
 
 	struct zc_mime *mime;   /* loaded at parse time from mime_types */
 	struct zc_tls *tls;     /* tls.h: contexts when any listen has "tls" */

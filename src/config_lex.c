@@ -367,3 +367,13 @@ int zc_cfg_parse_listen(const char *s, struct zc_listen *l)
 	snprintf(l->text, sizeof l->text, v6 ? "[%s]:%s" : "%s:%s", h, port);
 	return 0;
 }
+
+/* Free text that reaches OpenSSL or a log line, never a header: anything
+ * but control characters. */
+int zc_cfg_valid_text(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (zc_cfg_is_ctl(*p))
+			return 0;
+	return *s != '\0';
+}

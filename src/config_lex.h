@@ -36,7 +36,8 @@ struct cfg_parser {
 	size_t errlen;
 	unsigned seen[CFG_MAX_CMDS];    /* per table row, to reject duplicates */
 	char *where[CFG_MAX_CMDS];      /* per row, "FILE:LINE" of its last use, for
-					 * checks made after parsing (root, mime_types) */
+					 * checks made after parsing (root, mime_types,
+					 * TLS) */
 };
 
 /* "NAME:LINE: message", or "NAME: message" for line 0. Returns -1. */
@@ -68,5 +69,6 @@ int zc_cfg_valid_type(const char *s);           /* type/subtype */
 int zc_cfg_valid_user(const char *s);
 int zc_cfg_valid_url_path(const char *s);       /* normalised absolute path */
 int zc_cfg_valid_index(const char *s);          /* plain file name */
+int zc_cfg_valid_text(const char *s);           /* non-empty, no control characters */
 
 #endif

@@ -7,6 +7,8 @@
 #endif
 /* Not "config.h": with automake's -I. that could name the autoconf header. */
 #include "../src/config.h"
+#include "../src/tls.h"
+#include "testcert.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -213,6 +215,15 @@ START_TEST(defaults)
 	ck_assert_ptr_null(cfg->user);
 	ck_assert_ptr_null(cfg->pid_file);
 	ck_assert_ptr_nonnull(cfg->mime);
+	ck_assert_int_eq(cfg->tls_ncerts, 0);
+	ck_assert_int_eq(cfg->tls_nkeys, 0);
+	ck_assert_uint_eq(cfg->tls_protocols, ZC_TLS_V12 | ZC_TLS_V13);
+	ck_assert_str_eq(cfg->tls_ciphers, ZC_TLS_DEFAULT_CIPHERS);
+	ck_assert_str_eq(cfg->tls_ciphersuites, ZC_TLS_DEFAULT_CIPHERSUITES);
+	ck_assert_int_eq(cfg->tls_session_tickets, 1);
+	ck_assert_uint_eq(cfg->tls_ticket_rotate_ms, 3600000);
+	ck_assert_int_eq(cfg->ktls, 1);
+	ck_assert_ptr_null(cfg->tls);
 	zc_config_free(cfg);
 }
 END_TEST
@@ -222,6 +233,7 @@ START_TEST(every_directive)
 	struct zc_config *cfg;
 
 	put("types", "text/x-test tst\n");
+	ck_assert_int_eq(testcert_files(tmp, "cert.pem", "key.pem", "localhost", "localhost"), 0);
 	cfg = ok("listen 127.0.0.1:8080;\n"
 		 "listen *:8443 tls;\n"
 		 "workers 4;\n"
@@ -249,7 +261,15 @@ START_TEST(every_directive)
 		 "open_file_cache_valid 0;\n"
 		 "status_path /zcserve-status;\n"
 		 "user www-data;\n"
-		 "pid_file run/zcserve.pid;\n");
+		 "pid_file run/zcserve.pid;\n"
+		 "tls_certificate cert.pem;\n"
+		 "tls_certificate_key key.pem;\n"
+		 "tls_protocols TLSv1.3;\n"
+		 "tls_ciphers ECDHE-RSA-AES128-GCM-SHA256;\n"
+		 "tls_ciphersuites TLS_AES_256_GCM_SHA384;\n"
+		 "tls_session_tickets off;\n"
+		 "tls_session_ticket_rotate 10m;\n"
+		 "ktls off;\n");
 	ck_assert_int_eq(cfg->nlisten, 2);
 	ck_assert_str_eq(cfg->listen[0].text, "127.0.0.1:8080");
 	ck_assert_str_eq(cfg->listen[1].text, "0.0.0.0:8443");
@@ -283,6 +303,19 @@ START_TEST(every_directive)
 	ck_assert_str_eq(cfg->status_path, "/zcserve-status");
 	ck_assert_str_eq(cfg->user, "www-data");
 	ck_assert_str_eq(cfg->pid_file, tmppath("run/zcserve.pid"));
+	ck_assert_int_eq(cfg->tls_ncerts, 1);
+	ck_assert_int_eq(cfg->tls_nkeys, 1);
+	ck_assert_str_eq(cfg->tls_pair[0].cert, tmppath("cert.pem"));
+	ck_assert_str_eq(cfg->tls_pair[0].key, tmppath("key.pem"));
+	ck_assert_str_eq(cfg->tls_pair[0].cert_at, "test.conf:29");
+	ck_assert_str_eq(cfg->tls_pair[0].key_at, "test.conf:30");
+	ck_assert_uint_eq(cfg->tls_protocols, ZC_TLS_V13);
+	ck_assert_str_eq(cfg->tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+	ck_assert_str_eq(cfg->tls_ciphersuites, "TLS_AES_256_GCM_SHA384");
+	ck_assert_int_eq(cfg->tls_session_tickets, 0);
+	ck_assert_uint_eq(cfg->tls_ticket_rotate_ms, 600000);
+	ck_assert_int_eq(cfg->ktls, 0);
+	ck_assert_ptr_nonnull(cfg->tls);
 	zc_config_free(cfg);
 }
 END_TEST
@@ -313,14 +346,20 @@ END_TEST
 
 START_TEST(listen_forms)
 {
-	struct zc_config *cfg = ok("root www;\n"
-				   "listen 8081;\n"
-				   "listen [::1]:8080;\n"
-				   "listen [::]:443 tls;\n"
-				   "listen [2001:DB8:0:0::1]:65535;\n"
-				   "listen 10.0.0.1:1;\n");
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&cfg->listen[0].addr;
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&cfg->listen[1].addr;
+	struct zc_config *cfg;
+	const struct sockaddr_in *a4;
+	const struct sockaddr_in6 *a6;
+
+	ck_assert_int_eq(testcert_files(tmp, "c.pem", "k.pem", "localhost", NULL), 0);
+	cfg = ok("root www;\n"
+		 "listen 8081;\n"
+		 "listen [::1]:8080;\n"
+		 "listen [::]:443 tls;\n"
+		 "listen [2001:DB8:0:0::1]:65535;\n"
+		 "listen 10.0.0.1:1;\n"
+		 "tls_certificate c.pem; tls_certificate_key k.pem;\n");
+	a4 = (const struct sockaddr_in *)&cfg->listen[0].addr;
+	a6 = (const struct sockaddr_in6 *)&cfg->listen[1].addr;
 
 	ck_assert_int_eq(cfg->nlisten, 5);
 	ck_assert_str_eq(cfg->listen[0].text, "0.0.0.0:8081");
