@@ -122,8 +122,14 @@ void zc_conn_op_start(struct zc_conn *c)
  * zero-copy completion (else the tick keeps draining the error queue). */
 static int try_free(struct zc_conn *c)
 {
-	if (c->state != ZC_CS_CLOSING || c->inflight || zc_track_drain(c))
+	if (c->state != ZC_CS_CLOSING)
 		return 0;
+	unsigned owed = zc_track_drain(c);
+	if (c->inflight || owed) {
+		zc_log_debug("%s: closing, %u ops in flight, %u zero-copy completions owed",
+			     c->peer_text, c->inflight, owed);
+		return 0;
+	}
 	conn_free(c);
 	return 1;
 }

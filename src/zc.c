@@ -72,6 +72,14 @@ void zc_track_sent(struct zc_conn *c, struct zc_file *f)
 	struct zc_track *t = track_get(c);
 	if (!t)
 		abort();        /* cannot forget a page reference the kernel holds */
+	zc_count(&c->w->stats.zc_sends, 1);
+	t->next_id++;
+	if (t->early) {
+		/* The notification overtook the send's own CQE (both can sit in
+		 * one batch): the pages are already released. */
+		t->early--;
+		return;
+	}
 	struct zc_track_ref *r = t->tail;
 	if (!r || r->file != f) {
 		r = calloc(1, sizeof(*r));
@@ -79,7 +87,7 @@ void zc_track_sent(struct zc_conn *c, struct zc_file *f)
 			abort();
 		zc_file_ref(f);
 		r->file = f;
-		r->first = t->next_id;
+		r->first = t->next_id - 1;
 		if (t->tail)
 			t->tail->next = r;
 		else
@@ -87,16 +95,34 @@ void zc_track_sent(struct zc_conn *c, struct zc_file *f)
 		t->tail = r;
 	}
 	r->count++;
-	t->next_id++;
 	t->pending++;
-	zc_count(&c->w->stats.zc_sends, 1);
 	arm(t);
 }
 
+static void drop_completed_refs(struct zc_track *t)
+{
+	while (t->head && t->head->done >= t->head->count && (t->head != t->tail || !t->pending)) {
+		struct zc_track_ref *r = t->head;
+		t->head = r->next;
+		if (!t->head)
+			t->tail = NULL;
+		zc_file_unref(r->file);
+		free(r);
+	}
+}
+
 /* Credit the completed ids lo..hi (inclusive, wrapping) to the refs that
- * used them; drop refs whose every id completed. */
+ * used them; drop refs whose every id completed. Ids from next_id on belong
+ * to sends whose CQE is still to come: remember them as early. */
 static void complete_range(struct zc_track *t, uint32_t lo, uint32_t hi)
 {
+	if ((int32_t)(hi - t->next_id) >= 0) {
+		uint32_t from = (int32_t)(lo - t->next_id) > 0 ? lo : t->next_id;
+		t->early += hi - from + 1;
+		if (from == lo)
+			return;
+		hi = from - 1;
+	}
 	uint32_t n = hi - lo + 1;
 	for (struct zc_track_ref *r = t->head; r; r = r->next) {
 		uint32_t a = r->first, b = r->first + r->count - 1;
@@ -107,17 +133,7 @@ static void complete_range(struct zc_track *t, uint32_t lo, uint32_t hi)
 			r->done += e - s + 1;
 	}
 	t->pending -= n <= t->pending ? n : t->pending;
-	while (t->head && t->head->done >= t->head->count && t->head != t->tail) {
-		struct zc_track_ref *r = t->head;
-		t->head = r->next;
-		zc_file_unref(r->file);
-		free(r);
-	}
-	if (t->head && t->head == t->tail && t->head->done >= t->head->count && !t->pending) {
-		zc_file_unref(t->head->file);
-		free(t->head);
-		t->head = t->tail = NULL;
-	}
+	drop_completed_refs(t);
 }
 
 static int read_one(struct zc_conn *c)

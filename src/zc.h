@@ -27,8 +27,10 @@ struct zc_track_ref {
 };
 
 struct zc_track {
-	uint32_t next_id;
-	unsigned pending;
+	uint32_t next_id;       /* id the kernel gave our next recorded send */
+	unsigned pending;       /* recorded sends not yet completed */
+	uint32_t early;         /* completions for sends whose CQE we have not
+				 * seen yet (ids next_id, next_id+1, ...) */
 	struct zc_track_ref *head, *tail;
 	int armed;
 	struct zc_op op_errq;
