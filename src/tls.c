@@ -237,20 +237,23 @@ static int unhex(const char *s, unsigned char *out, size_t max)
 	return *s ? -1 : (int)n;
 }
 
-/* Give the kernel the sending key that follows "SERVER_TRAFFIC_SECRET_N
- * <client random> <secret>". Returns 0 or -1. */
-static int rekey_tx(const SSL *ssl, const char *line)
+union crypto_info {
+	struct tls12_crypto_info_aes_gcm_128 g128;
+	struct tls12_crypto_info_aes_gcm_256 g256;
+	struct tls12_crypto_info_chacha20_poly1305 cc;
+};
+
+/* The kernel's crypto_info for the sending secret in "..._SECRET_N
+ * <client random> <secret>" (RFC 8446 7.3: key and IV by HKDF-Expand-Label,
+ * the record sequence number back to 0). */
+int zc_tls_tx_crypto_info(const SSL *ssl, const char *line, void *out, size_t outlen)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
 	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
 	const char *hex = strrchr(line, ' ');
 	unsigned char secret[EVP_MAX_MD_SIZE], key[32], iv[12];
-	union {
-		struct tls12_crypto_info_aes_gcm_128 g128;
-		struct tls12_crypto_info_aes_gcm_256 g256;
-		struct tls12_crypto_info_chacha20_poly1305 cc;
-	} ci;
-	size_t keylen, cilen;
+	union crypto_info ci;
+	size_t keylen, cilen = 0;
 	int slen, r = -1;
 
 	memset(&ci, 0, sizeof ci);
@@ -260,13 +263,13 @@ static int rekey_tx(const SSL *ssl, const char *line)
 	case 0x1301: keylen = 16; break;        /* TLS_AES_128_GCM_SHA256 */
 	case 0x1302: keylen = 32; break;        /* TLS_AES_256_GCM_SHA384 */
 	case 0x1303: keylen = 32; break;        /* TLS_CHACHA20_POLY1305_SHA256 */
-	default: goto out;
+	default: goto out;                      /* CCM: not offered by default */
 	}
 	if (expand_label(md, secret, (size_t)slen, "key", key, keylen) ||
 	    expand_label(md, secret, (size_t)slen, "iv", iv, sizeof iv))
 		goto out;
-	/* the sequence number starts again at 0 (rec_seq left zero); for GCM
-	 * the kernel takes the 12-byte IV as 4 bytes of salt + 8 of iv */
+	/* rec_seq stays zero; for GCM the kernel takes the 12-byte IV as 4
+	 * bytes of salt and 8 of iv, as OpenSSL's ktls_configure_crypto does */
 	switch (SSL_CIPHER_get_id(c) & 0xffff) {
 	case 0x1301:
 		ci.g128.info = (struct tls_crypto_info){ TLS_1_3_VERSION, TLS_CIPHER_AES_GCM_128 };
@@ -290,11 +293,29 @@ static int rekey_tx(const SSL *ssl, const char *line)
 		cilen = sizeof ci.cc;
 		break;
 	}
-	r = setsockopt(SSL_get_wfd(ssl), SOL_TLS, TLS_TX, &ci, (socklen_t)cilen) ? -1 : 0;
+	if (cilen <= outlen) {
+		memcpy(out, &ci, cilen);
+		r = (int)cilen;
+	}
 out:
 	OPENSSL_cleanse(secret, sizeof secret);
 	OPENSSL_cleanse(key, sizeof key);
 	OPENSSL_cleanse(iv, sizeof iv);
+	OPENSSL_cleanse(&ci, sizeof ci);
+	return r;
+}
+
+/* Give the kernel the new sending key. Returns 0 or -1 (errno set). */
+static int rekey_tx(const SSL *ssl, const char *line)
+{
+	union crypto_info ci;
+	int n = zc_tls_tx_crypto_info(ssl, line, &ci, sizeof ci), r;
+
+	if (n < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	r = setsockopt(SSL_get_wfd(ssl), SOL_TLS, TLS_TX, &ci, (socklen_t)n) ? -1 : 0;
 	OPENSSL_cleanse(&ci, sizeof ci);
 	return r;
 }

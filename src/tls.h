@@ -66,4 +66,10 @@ void zc_tls_report_kernel(int have_ulp);
  * rekeying (TLS 1.3 uses kTLS TX). */
 int zc_tls_kernel_tls13(void);
 
+/* Internal, exposed for tests: the kernel's struct tls12_crypto_info_* for
+ * the TLS 1.3 sending secret in a key log line ("SERVER_TRAFFIC_SECRET_N
+ * <client random> <secret>") under ssl's cipher, written to out. Returns
+ * its length, or -1 (unsupported cipher, bad line, out too small). */
+int zc_tls_tx_crypto_info(const SSL *ssl, const char *line, void *out, size_t outlen);
+
 #endif

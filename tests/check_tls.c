@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <linux/tls.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -722,6 +723,126 @@ START_TEST(key_update)
 }
 END_TEST
 
+/* The key the kernel would get after a KeyUpdate (zc_tls_tx_crypto_info,
+ * what rekey_tx hands to setsockopt(TLS_TX)) is the one the peer expects:
+ * a record sealed with it by hand, written straight to the socket, is
+ * read by the client. Each TLS 1.3 suite; no kernel TLS needed. */
+static char keylog_n[512];
+
+static void capture_keylog(const SSL *ssl, const char *line)
+{
+	if (!strncmp(line, "SERVER_TRAFFIC_SECRET_N ", 24))
+		snprintf(keylog_n, sizeof keylog_n, "%s", line);
+}
+
+static void seal_and_inject(int fd, const unsigned char *ci, unsigned seq, const char *text)
+{
+	const struct tls_crypto_info *info = (const void *)ci;
+	unsigned char key[32], nonce[12], rec[256], tag[16];
+	const EVP_CIPHER *cipher;
+	size_t keylen, n = strlen(text), len = n + 1 + 16;
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	int outl, fl;
+
+	ck_assert_int_eq(info->version, TLS_1_3_VERSION);
+	if (info->cipher_type == TLS_CIPHER_AES_GCM_128) {
+		const struct tls12_crypto_info_aes_gcm_128 *g = (const void *)ci;
+		memcpy(nonce, g->salt, 4);
+		memcpy(nonce + 4, g->iv, 8);
+		memcpy(key, g->key, keylen = 16);
+		cipher = EVP_aes_128_gcm();
+	} else if (info->cipher_type == TLS_CIPHER_AES_GCM_256) {
+		const struct tls12_crypto_info_aes_gcm_256 *g = (const void *)ci;
+		memcpy(nonce, g->salt, 4);
+		memcpy(nonce + 4, g->iv, 8);
+		memcpy(key, g->key, keylen = 32);
+		cipher = EVP_aes_256_gcm();
+	} else {
+		const struct tls12_crypto_info_chacha20_poly1305 *g = (const void *)ci;
+		ck_assert_int_eq(info->cipher_type, TLS_CIPHER_CHACHA20_POLY1305);
+		memcpy(nonce, g->iv, 12);
+		memcpy(key, g->key, keylen = 32);
+		cipher = EVP_chacha20_poly1305();
+	}
+	ck_assert_uint_eq((size_t)EVP_CIPHER_get_key_length(cipher), keylen);
+	nonce[11] ^= (unsigned char)seq;       /* the nonce is the IV xor the sequence number */
+	rec[0] = 0x17;
+	rec[1] = rec[2] = 0x03;
+	rec[3] = (unsigned char)(len >> 8);
+	rec[4] = (unsigned char)len;
+	memcpy(rec + 5, text, n);
+	rec[5 + n] = 0x17;              /* inner content type: application data */
+	ck_assert(EVP_EncryptInit_ex(x, cipher, NULL, key, nonce));
+	ck_assert(EVP_EncryptUpdate(x, NULL, &outl, rec, 5));
+	ck_assert(EVP_EncryptUpdate(x, rec + 5, &outl, rec + 5, (int)n + 1));
+	ck_assert(EVP_EncryptFinal_ex(x, rec + 5 + outl, &fl));
+	ck_assert(EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, 16, tag));
+	memcpy(rec + 5 + n + 1, tag, 16);
+	EVP_CIPHER_CTX_free(x);
+	ck_assert_int_eq(write(fd, rec, 5 + len), (ssize_t)(5 + len));
+}
+
+START_TEST(rekey_crypto_info)
+{
+	static const char *const suites[] = {
+		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+	};
+
+	for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+		char text[256], buf[128];
+		struct zc_config *cfg;
+		SSL_CTX *cctx = client_ctx(TLS1_3_VERSION);
+		unsigned char ci[64];
+		struct pair p;
+		int n = 0;
+		time_t end = time(NULL) + 5;
+
+		snprintf(text, sizeof text, BASE PAIR_A "tls_ciphersuites %s;\n", suites[i]);
+		cfg = ok(text);
+		ck_assert(handshake(cfg->tls, cctx, NULL, NULL, 0, NULL, &p));
+		ck_assert_str_eq(SSL_get_cipher_name(p.s), suites[i]);
+		SSL_CTX_set_keylog_callback(SSL_get_SSL_CTX(p.s), capture_keylog);
+		keylog_n[0] = '\0';
+		exchange(&p, "before");
+		/* the client asks the server to update its sending key */
+		ck_assert_int_eq(SSL_key_update(p.c, SSL_KEY_UPDATE_REQUESTED), 1);
+		ck_assert_int_eq(SSL_write(p.c, "ping", 4), 4);
+		while (time(NULL) < end && (n = SSL_read(p.s, buf, sizeof buf)) <= 0) {
+			ck_assert(retry(p.s, n));
+			wait_any(&p);
+		}
+		ck_assert_int_eq(n, 4);
+		/* OpenSSL answers the KeyUpdate with its next write (record 0 under
+		 * the new key) */
+		ck_assert_int_eq(SSL_write(p.s, "x", 1), 1);
+		ck_assert_msg(keylog_n[0], "%s: no new server traffic secret logged", suites[i]);
+		n = zc_tls_tx_crypto_info(p.s, keylog_n, ci, sizeof ci);
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(zc_tls_tx_crypto_info(p.s, keylog_n, ci, 8), -1);
+		seal_and_inject(p.sfd, ci, 1, "sealed by hand");
+		while (time(NULL) < end && (n = SSL_read(p.c, buf, sizeof buf)) <= 0) {
+			ck_assert(retry(p.c, n));
+			wait_any(&p);
+		}
+		ck_assert_int_eq(n, 1);
+		while (time(NULL) < end && (n = SSL_read(p.c, buf, sizeof buf)) <= 0) {
+			ck_assert_msg(retry(p.c, n), "%s: client rejected the record (%s)", suites[i],
+				      ERR_reason_error_string(ERR_peek_last_error()));
+			wait_any(&p);
+		}
+		ck_assert_int_eq(n, 14);
+		ck_assert(!memcmp(buf, "sealed by hand", 14));
+		/* the server's own next record would reuse sequence number 1: stop */
+		SSL_free(p.c);
+		SSL_free(p.s);
+		close(p.cfd);
+		close(p.sfd);
+		SSL_CTX_free(cctx);
+		zc_config_free(cfg);
+	}
+}
+END_TEST
+
 START_TEST(kernel_probe)
 {
 	int k = zc_tls_kernel_tls13();
@@ -758,6 +879,7 @@ static Suite *tls_suite(void)
 	tcase_add_test(h, ticket_rotation);
 	tcase_add_test(h, conn_outlives_config);
 	tcase_add_test(h, key_update);
+	tcase_add_test(h, rekey_crypto_info);
 	tcase_add_test(h, kernel_probe);
 	suite_add_tcase(s, h);
 	return s;
