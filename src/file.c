@@ -148,23 +148,28 @@ void zc_file_etag(const struct stat *st, char out[64])
  * itself has no ".." left after normalisation. */
 static int open_checked(struct zc_fcache *fc, const char *rel, const struct open_how *beneath)
 {
-	struct open_how how = *beneath;
-	how.resolve = RESOLVE_NO_MAGICLINKS;
-	int fd = sys_openat2(fc->rootfd, rel, &how);
-	if (fd < 0)
+	/* O_PATH: resolving opens nothing for reading (no device or FIFO
+	 * side effects outside the root); only a checked path is reopened */
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS };
+	int pfd = sys_openat2(fc->rootfd, rel, &how);
+	if (pfd < 0)
 		return -errno;
 	char proc[64], real[4096];
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
 	ssize_t n = readlink(proc, real, sizeof(real) - 1);
 	size_t rl = strlen(fc->cfg->root);
+	int fd = -ENOENT;
 	if (n > 0) {
 		real[n] = '\0';
 		if ((size_t)n >= rl && !memcmp(real, fc->cfg->root, rl) &&
-		    (real[rl] == '/' || real[rl] == '\0' || (rl == 1 && real[0] == '/')))
-			return fd;
+		    (real[rl] == '/' || real[rl] == '\0' || (rl == 1 && real[0] == '/'))) {
+			fd = open(proc, (int)beneath->flags);
+			if (fd < 0)
+				fd = -errno;
+		}
 	}
-	close(fd);
-	return -ENOENT;
+	close(pfd);
+	return fd;
 }
 
 /* Resolve strictly beneath the root (kernel-enforced: openat2(2)
