@@ -8,7 +8,7 @@
 /* Not "config.h": with automake's -I. that could name the autoconf header. */
 #include "../src/config.h"
 #include "../src/tls.h"
-#include "testcert.h"
+#include "tlstest.h"
 
 #include <arpa/inet.h>
 #include <check.h>

@@ -4,7 +4,7 @@
  * client and an SSL from zc_tls_conn_new(): TLS 1.2 and 1.3, ALPN, SNI
  * among two certificates, session tickets and their key rotation.
  *
- * Certificates are made at test time (testcert.h) in a fresh mkdtemp
+ * Certificates are made at test time (tlstest.h) in a fresh mkdtemp
  * directory, which also holds the www/ that "root www;" needs. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -12,7 +12,7 @@
 /* Not "config.h": with automake's -I. that could name the autoconf header. */
 #include "../src/config.h"
 #include "../src/tls.h"
-#include "testcert.h"
+#include "tlstest.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -316,130 +316,6 @@ START_TEST(err_ciphers)
 	      "test.conf:5: invalid value \"yes\" for \"tls_session_tickets\"");
 }
 END_TEST
-
-/* ---- handshakes ---- */
-
-struct pair {
-	int cfd, sfd;
-	SSL *c, *s;
-};
-
-/* A connected loopback TCP pair, both ends non-blocking. */
-static void tcp_pair(int *cfd, int *sfd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t alen = sizeof a;
-	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-
-	ck_assert_int_ge(l, 0);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
-	ck_assert_int_ge(*cfd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(*cfd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_ge(*sfd = accept(l, NULL, NULL), 0);
-	close(l);
-	setsockopt(*cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	setsockopt(*sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	fcntl(*cfd, F_SETFL, O_NONBLOCK);
-	fcntl(*sfd, F_SETFL, O_NONBLOCK);
-}
-
-static int retry(SSL *ssl, int r)
-{
-	int e = SSL_get_error(ssl, r);
-
-	return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE;
-}
-
-static void wait_any(const struct pair *p)
-{
-	struct pollfd fds[2] = { { p->cfd, POLLIN, 0 }, { p->sfd, POLLIN, 0 } };
-
-	poll(fds, 2, 50);
-}
-
-/* Drive both ends until both handshakes finish (1), one fails (0) or 5 s
- * pass. The server side is an SSL from zc_tls_conn_new(). */
-static int handshake(struct zc_tls *t, SSL_CTX *cctx, const char *sni, const char *alpn,
-		     size_t alpn_len, SSL_SESSION *sess, struct pair *p)
-{
-	int cdone = 0, sdone = 0;
-	time_t end = time(NULL) + 5;
-
-	tcp_pair(&p->cfd, &p->sfd);
-	ck_assert_ptr_nonnull(p->s = zc_tls_conn_new(t, p->sfd));
-	ck_assert_ptr_nonnull(p->c = SSL_new(cctx));
-	SSL_set_fd(p->c, p->cfd);
-	SSL_set_connect_state(p->c);
-	if (sni)
-		SSL_set_tlsext_host_name(p->c, sni);
-	if (alpn)
-		ck_assert_int_eq(SSL_set_alpn_protos(p->c, (const unsigned char *)alpn,
-						     (unsigned)alpn_len), 0);
-	if (sess)
-		ck_assert_int_eq(SSL_set_session(p->c, sess), 1);
-	while (!(cdone && sdone) && time(NULL) < end) {
-		int r;
-
-		if (!cdone && (r = SSL_do_handshake(p->c)) != 1 && !retry(p->c, r))
-			return 0;
-		cdone |= r == 1;
-		if (!sdone && (r = SSL_do_handshake(p->s)) != 1 && !retry(p->s, r))
-			return 0;
-		sdone |= r == 1;
-		if (!(cdone && sdone))
-			wait_any(p);
-	}
-	return cdone && sdone;
-}
-
-/* Server writes msg, client reads it (and any tickets before it). */
-static void exchange(struct pair *p, const char *msg)
-{
-	char buf[256];
-	int n = -1, len = (int)strlen(msg);
-	time_t end = time(NULL) + 5;
-
-	ck_assert_int_eq(SSL_write(p->s, msg, len), len);
-	while (time(NULL) < end) {
-		n = SSL_read(p->c, buf, sizeof buf);
-		if (n > 0 || !retry(p->c, n))
-			break;
-		wait_any(p);
-	}
-	ck_assert_int_eq(n, len);
-	ck_assert(!memcmp(buf, msg, (size_t)len));
-}
-
-/* close_notify both ways first: OpenSSL forgets (marks not resumable) the
- * session of a connection freed without it. */
-static void pair_free(struct pair *p)
-{
-	if (SSL_is_init_finished(p->c))
-		SSL_shutdown(p->c);
-	if (SSL_is_init_finished(p->s))
-		SSL_shutdown(p->s);
-	SSL_free(p->c);
-	SSL_free(p->s);
-	close(p->cfd);
-	close(p->sfd);
-	ERR_clear_error();
-}
-
-static SSL_CTX *client_ctx(int version)
-{
-	SSL_CTX *c = SSL_CTX_new(TLS_client_method());
-
-	ck_assert_ptr_nonnull(c);
-	SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
-	if (version) {
-		SSL_CTX_set_min_proto_version(c, version);
-		SSL_CTX_set_max_proto_version(c, version);
-	}
-	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT);
-	return c;
-}
 
 static const char ALPN_BOTH[] = "\x02h2\x08http/1.1";
 
