@@ -70,6 +70,7 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 	c->peerlen = sizeof(c->peer);
 	getpeername(fd, (struct sockaddr *)&c->peer, &c->peerlen);
 	peer_format(c);
+	c->zc_copied = zc_peer_copied(c);
 	int one = 1;
 	/* responses are written whole; don't let Nagle hold back the tail */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -100,8 +101,14 @@ static void conn_free(struct zc_conn *c)
 	if (c->pipe)
 		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
 	zc_track_release(c);
-	if (c->ssl)
+	if (c->ssl) {
+		/* A connection that ended cleanly keeps its session resumable
+		 * even when the client closed without close_notify: OpenSSL
+		 * evicts the sessions of connections freed mid-stream. */
+		if (c->tls_ready && !c->aborted)
+			SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 		SSL_free(c->ssl);
+	}
 	close(c->fd);
 	zc_resp_free(&c->resp);
 	free(c->rbuf);
@@ -158,6 +165,7 @@ void zc_conn_abort(struct zc_conn *c, const char *why)
 	if (c->state == ZC_CS_CLOSING)
 		return;
 	zc_log_info("%s: closing connection: %s", c->peer_text, why);
+	c->aborted = 1;
 	/* An aborted connection will not wait for the peer to acknowledge
 	 * zero-copy data: disconnecting drops the queued data now, and with it
 	 * the kernel's references to our pages (completions then follow). */

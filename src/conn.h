@@ -63,6 +63,7 @@ struct zc_conn {
 	struct ssl_st *ssl;
 	int ktls_tx;            /* the kernel encrypts what we send */
 	int tls_ready;          /* handshake done */
+	int aborted;            /* closed on an error or timeout, not cleanly */
 	uint64_t close_deadline_ms; /* closing: give up waiting for the kernel */
 	uint64_t send_started_ms;
 

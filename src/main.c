@@ -8,6 +8,7 @@
 #include "listen.h"
 #include "log.h"
 #include "probe.h"
+#include "tls.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -213,8 +214,7 @@ static int start(struct zc_config *c)
 	}
 	zc_probe_run(&probe);
 	zc_server.probe = &probe;
-	if (!probe.ktls)
-		zc_log_notice("kernel TLS not available (no \"tls\" in tcp_available_ulp)");
+	zc_tls_report_kernel(probe.ktls);
 	set_break_even(c);
 	int nw = worker_count(c);
 	sets = calloc((size_t)nw, sizeof(*sets));

@@ -94,6 +94,10 @@ struct zc_worker {
 	struct zc_pipe *pipes;  /* idle pool */
 	unsigned npipes;
 	void *obufs[64];        /* idle copy-staging buffers (ZC_OBUF_SIZE) */
+	/* peers whose zero-copy sends the kernel copied (local delivery, a
+	 * route without scatter-gather): new connections from them skip
+	 * zero-copy in auto (zc.c) */
+	struct { uint64_t key, until_ms; } copied_peers[256];
 	unsigned nobufs;
 	uint64_t now_ms;
 };

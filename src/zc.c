@@ -29,6 +29,44 @@ int zc_zerocopy_enable(struct zc_conn *c)
 	return 0;
 }
 
+/* Whether the kernel copies depends on the route to the peer, so the
+ * verdict is remembered per peer address for a while. */
+#define ZC_PEER_MEMO_MS (10 * 60 * 1000)
+
+static uint64_t peer_key(const struct zc_conn *c)
+{
+	const unsigned char *p;
+	size_t n;
+	if (c->peer.ss_family == AF_INET) {
+		p = (const unsigned char *)&((const struct sockaddr_in *)&c->peer)->sin_addr;
+		n = 4;
+	} else {
+		p = (const unsigned char *)&((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
+		n = 16;
+	}
+	uint64_t h = 1469598103934665603ull;    /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h | 1;   /* 0 marks an empty slot */
+}
+
+int zc_peer_copied(struct zc_conn *c)
+{
+	uint64_t k = peer_key(c);
+	struct zc_worker *w = c->w;
+	size_t i = k % ZC_ARRAY_LEN(w->copied_peers);
+	return w->copied_peers[i].key == k && w->copied_peers[i].until_ms > w->now_ms;
+}
+
+static void peer_note_copied(struct zc_conn *c)
+{
+	uint64_t k = peer_key(c);
+	struct zc_worker *w = c->w;
+	size_t i = k % ZC_ARRAY_LEN(w->copied_peers);
+	w->copied_peers[i].key = k;
+	w->copied_peers[i].until_ms = w->now_ms + ZC_PEER_MEMO_MS;
+}
+
 void zc_note_completion(struct zc_conn *c, unsigned n, int copied)
 {
 	struct zc_stats *st = &c->w->stats;
@@ -41,6 +79,7 @@ void zc_note_completion(struct zc_conn *c, unsigned n, int copied)
 	if (!c->zc_copied) {
 		c->zc_copied = 1;
 		zc_count(&st->zc_disabled, 1);
+		peer_note_copied(c);
 	}
 }
 

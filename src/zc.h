@@ -49,6 +49,10 @@ void zc_track_release(struct zc_conn *c);
  * (connect(AF_UNSPEC) -> tcp_disconnect: RST and write-queue purge). */
 void zc_disconnect(int fd);
 
+/* Has the kernel copied zero-copy sends to this connection's peer
+ * recently? (auto then starts the connection without zero-copy) */
+int zc_peer_copied(struct zc_conn *c);
+
 /* Report a completion (either zero-copy API); copied = the kernel copied. */
 void zc_note_completion(struct zc_conn *c, unsigned n, int copied);
 

@@ -328,7 +328,7 @@ def test_session_resumption():
 # (SSL_shutdown, or SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN)); OpenSSL
 # otherwise drops the session from the server cache, which only matters
 # with tls_session_tickets off. Rename to test_... with that fix.
-def _test_session_cache_after_client_close():
+def test_session_cache_after_client_close():
     """tls_session_tickets off: a client that closes its keep-alive
     connection without close_notify (as python's ssl and many browsers do)
     can still resume."""
