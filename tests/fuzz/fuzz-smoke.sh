@@ -6,7 +6,7 @@
 # Exits 77 (skip) with the reason when clang or libFuzzer is not installed.
 #
 # Environment:
-#   FUZZ_SMOKE_TIME  seconds per harness for `make check` (default 15)
+#   FUZZ_SMOKE_TIME  seconds per harness for `make check` (default 12)
 #   FUZZ_TIME        overrides FUZZ_SMOKE_TIME (make fuzz passes it)
 #   FUZZ_WORK        scratch directory for new corpus entries and crash
 #                    files (default: a temporary one, kept only on failure)
@@ -20,8 +20,8 @@ builddir=${ZC_BUILDDIR:-$srcdir}
 fuzzdir=$srcdir/tests/fuzz
 bin=${FUZZ_BIN:-$builddir/tests/fuzz/bin}
 cc=${FUZZ_CC:-clang}
-secs=${FUZZ_TIME:-${FUZZ_SMOKE_TIME:-15}}
-harnesses="fuzz_request fuzz_config fuzz_range"
+secs=${FUZZ_TIME:-${FUZZ_SMOKE_TIME:-12}}
+harnesses="fuzz_request fuzz_conn fuzz_config fuzz_range"
 
 skip() {
 	echo "fuzz-smoke: SKIP: $*"
@@ -77,9 +77,17 @@ export ASAN_OPTIONS UBSAN_OPTIONS
 
 dict_of() {
 	case $1 in
-	fuzz_request) echo "$fuzzdir/http.dict" ;;
+	fuzz_request | fuzz_conn) echo "$fuzzdir/http.dict" ;;
 	fuzz_config) echo "$fuzzdir/conf.dict" ;;
 	fuzz_range) echo "$fuzzdir/range.dict" ;;
+	esac
+}
+
+# fuzz_conn reads the same input layout as fuzz_request: it shares its seeds
+corpus_of() {
+	case $1 in
+	fuzz_conn) echo "$fuzzdir/corpus/fuzz_request" ;;
+	*) echo "$fuzzdir/corpus/$1" ;;
 	esac
 }
 
@@ -112,7 +120,7 @@ for h in $harnesses; do
 	timeout $((secs + 120)) "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
 		-dict="$(dict_of $h)" -artifact_prefix="$work/$h/" \
-		"$work/$h/corpus" "$fuzzdir/corpus/$h" \
+		"$work/$h/corpus" "$(corpus_of $h)" \
 		</dev/null >"$work/$h.log" 2>&1
 	rc=$?
 	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)' \

@@ -7,7 +7,8 @@ input layout (see the comment at the top of its .c file):
 
   fuzz_request  flags, split count and caps, split sizes, then the bytes a
                 client sends on one connection (document root: see
-                build_tree() in fuzz_request.c)
+                build_tree() in fuzz_docroot.h); fuzz_conn reads the same
+                layout and is seeded from this corpus too
   fuzz_config   the text of a configuration file, in a directory with www/,
                 mime.types, inc.conf, broken.conf, self.conf, conf.d/*.conf
   fuzz_range    size class, 8 size bytes, max ranges, then the Range value
