@@ -62,7 +62,8 @@ static int read_entries(const struct zc_config *cfg, int dfd, struct entry **out
 			cnt++;
 	}
 	closedir(d);
-	qsort(v, cnt, sizeof(*v), cmp_entry);
+	if (cnt)        /* qsort's base must not be NULL, even for 0 items */
+		qsort(v, cnt, sizeof(*v), cmp_entry);
 	*out = v;
 	*n = cnt;
 	return 0;

@@ -10,6 +10,9 @@
 #include "mime.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -294,21 +297,47 @@ static const char *parse_line(struct zc_mime *m, char *line)
 	return NULL;
 }
 
+/* A types file is a few dozen KiB; bound what a typo (a device, a FIFO,
+ * a huge file) can make the parser read. */
+#define MIME_FILE_MAX (4u << 20)
+#define MIME_LINE_MAX 4096
+
+/* Open only regular files, without blocking on a FIFO. */
+static FILE *open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)MIME_FILE_MAX) {
+		int e = fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 static int load_file(struct zc_mime *m, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = open_regular(path);
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned long ln = 0;
 	const char *msg = NULL;
+	ssize_t n;
 
 	if (f == NULL) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		seterr(err, errlen, "%s: %s", path, errno == EINVAL ? "not a regular file" :
+		       errno == EFBIG ? "larger than 4 MiB" : strerror(errno));
 		return -1;
 	}
-	while (msg == NULL && getline(&line, &cap, f) >= 0) {
+	while (msg == NULL && (n = getline(&line, &cap, f)) >= 0) {
 		ln++;
-		msg = parse_line(m, line);
+		msg = n > MIME_LINE_MAX ? "line too long" : parse_line(m, line);
 	}
 	if (msg != NULL) {
 		seterr(err, errlen, "%s:%lu: %s", path, ln, msg);
