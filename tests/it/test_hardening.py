@@ -44,9 +44,6 @@ def active(s):
     return s.status()['connections']['active'] - 1
 
 
-TCP_STATES = {1: 'ESTABLISHED', 4: 'FIN_WAIT1', 7: 'CLOSE', 8: 'CLOSE_WAIT'}
-
-
 def server_sockets(port):
     """(state, tx_queue) of every TCP socket whose local port is port,
     listeners excluded, from /proc/net/tcp."""
@@ -619,7 +616,7 @@ def _proc_links(s):
         'loop_a': 'loop_b',
         'loop_b': 'loop_a',
         'selfloop': 'selfloop',
-        'deep': '/'.join(['sub'] * 1) + '/../deep',
+        'deep': 'sub/../deep',
     }
     for name, target in links.items():
         os.symlink(target, s.path(name))
