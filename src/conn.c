@@ -478,8 +478,14 @@ void zc_conn_tick(struct zc_conn *c, uint64_t now_ms)
 		conn_close(c);
 		break;
 	case ZC_CS_WRITING:
+		/* Reset, don't close: a FIN would queue behind megabytes the
+		 * client is not reading, and the socket would linger with them
+		 * (nginx's reset_timedout_connection). The reset also makes the
+		 * kernel drop any zero-copy pages at once. */
 		zc_log_info("%s: send timeout after %llu ms", c->peer_text,
 			    (unsigned long long)(now_ms - c->send_started_ms));
+		c->aborted = 1;
+		zc_disconnect(c->fd);
 		conn_close(c);
 		break;
 	default:

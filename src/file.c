@@ -190,8 +190,11 @@ static int open_beneath(struct zc_fcache *fc, const char *rel)
 	if (fd >= 0)
 		return fd;
 	int e = errno;
-	if (e == EXDEV && fc->cfg->symlinks == ZC_SYMLINKS_INSIDE)
-		return open_checked(fc, rel, &how);
+	if (e == EXDEV && fc->cfg->symlinks == ZC_SYMLINKS_INSIDE) {
+		fd = open_checked(fc, rel, &how);
+		/* magic links (/proc/self/...) and loops are refused: not there */
+		return fd == -ELOOP || fd == -EXDEV ? -ENOENT : fd;
+	}
 	/* escapes and refused links read as "not there" to the client */
 	return (e == EXDEV || e == ELOOP) ? -ENOENT : -e;
 }

