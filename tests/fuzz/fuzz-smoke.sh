@@ -99,20 +99,22 @@ for h in $harnesses; do
 		failed="$failed $h(missing)"
 		continue
 	fi
-	# 1. every regression input, once each
-	regress=$(find "$fuzzdir/regress/$h" -type f ! -name '.*' ! -name 'README*' 2>/dev/null | sort)
-	if [ -n "$regress" ]; then
-		n=$(echo "$regress" | wc -l)
-		echo "fuzz-smoke: $h: replaying $n regression input(s)"
-		# shellcheck disable=SC2086
-		if ! timeout 600 "$exe" -error_exitcode=1 -timeout=10 $regress \
-			</dev/null >"$work/$h.regress.log" 2>&1; then
-			tail -n 40 "$work/$h.regress.log"
-			echo "fuzz-smoke: FAIL: $h crashed on a regression input (log: $work/$h.regress.log)"
-			failed="$failed $h(regress)"
+	# 1. every regression input, once each (one run per file, so that
+	#    every failing one is named)
+	for f in $(find "$fuzzdir/regress/$h" -type f ! -name '.*' ! -name 'README*' 2>/dev/null | sort); do
+		log=$work/$h.regress.$(basename "$f").log
+		if timeout 300 "$exe" -error_exitcode=1 -timeout=10 -rss_limit_mb=1024 "$f" \
+			</dev/null >"$log" 2>&1; then
+			echo "fuzz-smoke: $h: regress/$h/$(basename "$f"): ok"
+			rm -f "$log"
+		else
+			grep -E 'INVARIANT|runtime error|ERROR: (Address|Leak|libFuzzer)|SUMMARY' "$log" |
+				head -n 3 | sed 's/^/  /'
+			echo "fuzz-smoke: FAIL: $h: regress/$h/$(basename "$f") (log: $log)"
+			failed="$failed $h(regress/$(basename "$f"))"
 			keep=1
 		fi
-	fi
+	done
 	# 2. fuzz from the seed corpus; new inputs go to scratch, never to the
 	#    committed corpus (the first directory is the one libFuzzer writes)
 	mkdir -p "$work/$h/corpus" || exit 99
