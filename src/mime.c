@@ -310,7 +310,8 @@ static FILE *open_regular(const char *path)
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (off_t)MIME_FILE_MAX) {
-		int e = fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+		int e = fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? EFBIG :
+			S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 		close(fd);
 		errno = e;
 		return NULL;

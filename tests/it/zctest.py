@@ -131,13 +131,24 @@ class Cases:
 # --------------------------------------------------------------------------
 # small utilities
 
+_ports_given = set()
+
+
 def free_port(family=socket.AF_INET, host='127.0.0.1'):
-    s = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
+    # The kernel may hand the same ephemeral port out again once the probe
+    # socket is closed; never give one twice in this process (two listens
+    # of one server would otherwise collide).
+    for _ in range(50):
+        s = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
+    raise AssertionError('no fresh free port found')
 
 
 def ipv6_loopback_ok():
