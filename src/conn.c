@@ -426,12 +426,7 @@ void zc_conn_response_done(struct zc_conn *c)
 		return;
 	}
 	zc_resp_reset(&c->resp);
-	/* Keep-alive: move pipelined bytes to the front; spans of the finished
-	 * request die here. */
-	memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-	c->rlen -= c->rpos;
-	c->rpos = 0;
-	zc_http_resume(&c->http);
+	zc_http_next(&c->http, c->rbuf, &c->rlen, &c->rpos);
 	refresh_config(c);
 	c->state = ZC_CS_READING;
 	c->idle = c->rlen == 0;

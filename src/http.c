@@ -358,8 +358,11 @@ void zc_http_resume(struct zc_http *h)
 	}
 }
 
-int zc_http_in_body(const struct zc_http *h)
+void zc_http_next(struct zc_http *h, char *buf, size_t *len, size_t *pos)
 {
-	return !h->in_head && !h->paused && llhttp_message_needs_eof(&h->parser) == 0 &&
-	       h->req.has_body;
+	if (buf)
+		memmove(buf, buf + *pos, *len - *pos);
+	*len -= *pos;
+	*pos = 0;
+	zc_http_resume(h);
 }

@@ -76,8 +76,11 @@ enum zc_http_ev zc_http_feed(struct zc_http *h, const char *base, size_t len, si
 /* After the response to h->req: continue (discarding the body, if any). */
 void zc_http_resume(struct zc_http *h);
 
-/* Inside a message body: bytes parsed so far can be dropped by the caller */
-int zc_http_in_body(const struct zc_http *h);
+/* Keep-alive: drop the finished request's bytes from buf[0..*len), move
+ * what follows (pipelined requests) to the front, and resume. Spans of
+ * the finished request are invalid afterwards. */
+void zc_http_next(struct zc_http *h, char *buf, size_t *len, size_t *pos);
+
 
 static inline const char *zc_span_ptr(const struct zc_http *h, struct zc_span s)
 {
