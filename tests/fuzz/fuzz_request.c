@@ -388,10 +388,8 @@ static void handle_request(struct fz_conn *c)
 	}
 	/* keep-alive: compact, the finished request's spans die here */
 	zc_resp_reset(&c->resp);
-	memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
-	c->rlen -= c->rpos;
-	c->rpos = 0;
-	zc_http_resume(&c->http);
+	zc_http_next(&c->http, c->rbuf, &c->rlen, &c->rpos);
+	FZ_CHECK(c->rpos == 0, "zc_http_next left the position at %zu", c->rpos);
 }
 
 /* conn.c process(): answer buffered requests in order, then want more. */
