@@ -9,7 +9,9 @@
  * Input layout:
  *   byte 0   bits 0-1 configuration (see cfg_text[]), bit 2 claim that the
  *            kernel offers SEND_ZC and MSG_ZEROCOPY (zc_server.probe), bit 3
- *            small server send buffer (partial sends, POLLOUT waits)
+ *            small server send buffer (partial sends, POLLOUT waits), bits
+ *            4-6 send_strategy: the configuration's own (0, 7), copy,
+ *            sendfile, mmap, splice, msg_zerocopy, send_zc
  *   byte 1   bits 0-2: number k of write sizes that follow (0: one write)
  *   k bytes  client write sizes 1..256, used in turn
  *   rest     what the client sends; then it shuts down its write side and
@@ -49,9 +51,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NCFG 4
+#define NSTRAT 7        /* the configuration's own, then each by name */
 
+/* Base configurations; the input picks one, and which sender it forces. */
 static const char *const cfg_text[NCFG] = {
-	/* 0: auto strategy with a low break-even, listings, status, access log */
+	/* 0: auto with a low break-even, listings, status, access log */
 	"root www;\n"
 	"autoindex on;\n"
 	"status_path /zcserve-status;\n"
@@ -59,30 +63,31 @@ static const char *const cfg_text[NCFG] = {
 	"zerocopy_min_size 1k;\n"
 	"access_log /dev/null;\n"
 	"error_log /dev/null crit;\n",
-	/* 1: mmap, small heads, no symlinks */
+	/* 1: small heads, no symlinks */
 	"root www;\n"
-	"send_strategy mmap;\n"
 	"symlinks off;\n"
 	"hidden_files on;\n"
 	"max_header_size 1k;\n"
 	"max_headers 8;\n",
-	/* 2: splice, bodies allowed (and discarded), one range */
+	/* 2: bodies allowed (and discarded), one range */
 	"root www;\n"
-	"send_strategy splice;\n"
 	"max_body_size 1k;\n"
 	"max_ranges 1;\n"
 	"autoindex on;\n",
-	/* 3: io_uring SEND_ZC forced, copy below 1 byte, long heads */
+	/* 3: zero-copy above 1 byte, long heads, larger bodies */
 	"root www;\n"
-	"send_strategy send_zc;\n"
 	"zerocopy_min_size 1;\n"
 	"max_header_size 16k;\n"
 	"max_headers 1000;\n"
 	"max_body_size 64k;\n",
 };
+static const char *const base_strategy[NCFG] = { "auto", "mmap", "splice", "send_zc" };
+static const char *const strategies[NSTRAT] = {
+	NULL, "copy", "sendfile", "mmap", "splice", "msg_zerocopy", "send_zc",
+};
 
-static struct zc_config *cfgs[NCFG];
-static struct zc_cfg *zcfgs[NCFG];
+static struct zc_config *cfgs[NCFG][NSTRAT];
+static struct zc_cfg *zcfgs[NCFG][NSTRAT];
 static struct zc_worker w;
 static struct zc_probe probe_yes = { .uring = 1, .op_splice = 1, .op_send_zc = 1,
 				     .op_sendmsg_zc = 1, .so_zerocopy = 1 };
@@ -93,17 +98,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char err[1024];
 	build_tree(t);
 	for (int i = 0; i < NCFG; i++) {
-		cfgs[i] = zc_config_parse("fuzz.conf", t, cfg_text[i], strlen(cfg_text[i]),
-					  err, sizeof(err));
-		if (!cfgs[i]) {
-			fprintf(stderr, "fuzz_conn: config %d: %s\n", i, err);
-			exit(2);
+		for (int k = 0; k < NSTRAT; k++) {
+			char text[1024];
+			snprintf(text, sizeof(text), "%ssend_strategy %s;\n", cfg_text[i],
+				 strategies[k] ? strategies[k] : base_strategy[i]);
+			cfgs[i][k] = zc_config_parse("fuzz.conf", t, text, strlen(text), err,
+						     sizeof(err));
+			if (!cfgs[i][k]) {
+				fprintf(stderr, "fuzz_conn: config %d/%d: %s\n", i, k, err);
+				exit(2);
+			}
+			zcfgs[i][k] = zc_cfg_new(cfgs[i][k]);
+			if (!zcfgs[i][k])
+				fz_die("zc_cfg_new");
 		}
-		zcfgs[i] = zc_cfg_new(cfgs[i]);
-		if (!zcfgs[i])
-			fz_die("zc_cfg_new");
 	}
-	if (!getenv("ZC_FUZZ_VERBOSE") && zc_log_configure(cfgs[0], err, sizeof(err)) < 0) {
+	if (!getenv("ZC_FUZZ_VERBOSE") && zc_log_configure(cfgs[0][0], err, sizeof(err)) < 0) {
 		fprintf(stderr, "fuzz_conn: logs: %s\n", err);
 		exit(2);
 	}
@@ -114,7 +124,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	if (zc_fcache_init(&w.fcache, 64) < 0)
 		fz_die("fcache");
-	w.cfg = zcfgs[0];
+	w.cfg = zcfgs[0][0];
 	w.now_ms = zc_now_ms();
 	w.evfd = -1;
 	zc_server.workers = &w;
@@ -293,9 +303,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *splits = data + 2;
 	const uint8_t *p = data + 2 + nsplits;
 	size_t left = size - 2 - nsplits, total = left;
-	const struct zc_config *cfg = cfgs[flags & 3];
+	unsigned ci = flags & 3, si = ((flags >> 4) & 7) % NSTRAT;
+	const struct zc_config *cfg = cfgs[ci][si];
 
-	w.cfg = zcfgs[flags & 3];
+	w.cfg = zcfgs[ci][si];
 	if (zc_fcache_set_config(&w.fcache, cfg) < 0)
 		fz_die("fcache");
 	zc_server.probe = (flags & 4) ? &probe_yes : NULL;
