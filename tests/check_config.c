@@ -9,6 +9,7 @@
 #include "../src/config.h"
 #include "../src/tls.h"
 #include "tlstest.h"
+#include "cfgtest.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -21,73 +22,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char tmp[PATH_MAX];      /* realpath of the test's directory */
-static char err[2048];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 static void setup(void)
 {
-	char t[] = "/tmp/zc-check-config-XXXXXX", www[PATH_MAX + 8];
-
-	ck_assert_ptr_nonnull(mkdtemp(t));
-	ck_assert_ptr_nonnull(realpath(t, tmp));
-	snprintf(www, sizeof www, "%s/www", tmp);
-	ck_assert_int_eq(mkdir(www, 0755), 0);
-}
-
-static void teardown(void)
-{
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Create tmp/rel (and its parent directory) holding text. */
-static void put(const char *rel, const char *text)
-{
-	char p[PATH_MAX + 64], *slash;
-	FILE *f;
-
-	snprintf(p, sizeof p, "%s/%s", tmp, rel);
-	slash = strrchr(p, '/');
-	*slash = '\0';
-	mkdir(p, 0755);
-	*slash = '/';
-	ck_assert_ptr_nonnull(f = fopen(p, "w"));
-	fputs(text, f);
-	fclose(f);
-}
-
-static struct zc_config *parse(const char *text)
-{
-	err[0] = '\0';
-	return zc_config_parse("test.conf", tmp, text, strlen(text), err, sizeof err);
-}
-
-static struct zc_config *ok(const char *text)
-{
-	struct zc_config *cfg = parse(text);
-
-	ck_assert_msg(cfg != NULL, "parse failed: %s", err);
-	return cfg;
+	cfgtest_setup("zc-check-config");
 }
 
 /* Expect failure with exactly this message; each "%T" in want stands for tmp. */
 static void fails(const char *text, const char *want)
 {
-	char w[sizeof err], *t;
-	struct zc_config *cfg = parse(text);
-
-	ck_assert_msg(cfg == NULL, "parse of [%s] succeeded, expected: %s", text, want);
-	snprintf(w, sizeof w, "%s", want);
-	while ((t = strstr(w, "%T"))) {
-		char rest[sizeof err];
-		snprintf(rest, sizeof rest, "%s", t + 2);
-		snprintf(t, sizeof w - (size_t)(t - w), "%s%s", tmp, rest);
-	}
-	ck_assert_str_eq(err, w);
+	ck_assert_str_eq(err, expect_failure(text, want));
 }
 
 static char *tmppath(const char *rel)

@@ -13,6 +13,7 @@
 #include "../src/config.h"
 #include "../src/tls.h"
 #include "tlstest.h"
+#include "cfgtest.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -34,25 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static char tmp[PATH_MAX];      /* realpath of the test's directory */
-static char err[2048];
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 /* a.pem: a.example (default); b.pem: b.example and *.b.example; c.pem:
  * CN only, no SAN; other.key matches none of them. */
 static void setup(void)
 {
-	char t[] = "/tmp/zc-check-tls-XXXXXX", www[PATH_MAX + 8], p[PATH_MAX + 32];
+	char p[PATH_MAX + 32];
 	EVP_PKEY *k;
 
-	ck_assert_ptr_nonnull(mkdtemp(t));
-	ck_assert_ptr_nonnull(realpath(t, tmp));
-	snprintf(www, sizeof www, "%s/www", tmp);
-	ck_assert_int_eq(mkdir(www, 0755), 0);
+	cfgtest_setup("zc-check-tls");
 	ck_assert_int_eq(testcert_files(tmp, "a.pem", "a.key", "a.example",
 					"a.example,www.a.example"), 0);
 	ck_assert_int_eq(testcert_files(tmp, "b.pem", "b.key", "b.example",
@@ -64,49 +54,11 @@ static void setup(void)
 	EVP_PKEY_free(k);
 }
 
-static void teardown(void)
-{
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void put(const char *rel, const char *text)
-{
-	char p[PATH_MAX + 64];
-	FILE *f;
-
-	snprintf(p, sizeof p, "%s/%s", tmp, rel);
-	ck_assert_ptr_nonnull(f = fopen(p, "w"));
-	fputs(text, f);
-	fclose(f);
-}
-
-static struct zc_config *parse(const char *text)
-{
-	err[0] = '\0';
-	return zc_config_parse("test.conf", tmp, text, strlen(text), err, sizeof err);
-}
-
-static struct zc_config *ok(const char *text)
-{
-	struct zc_config *cfg = parse(text);
-
-	ck_assert_msg(cfg != NULL, "parse failed: %s", err);
-	return cfg;
-}
-
 /* Expect failure with a message starting with want; "%T" stands for tmp. */
 static void fails(const char *text, const char *want)
 {
-	char w[sizeof err], *t;
-	struct zc_config *cfg = parse(text);
+	const char *w = expect_failure(text, want);
 
-	ck_assert_msg(cfg == NULL, "parse of [%s] succeeded, expected: %s", text, want);
-	snprintf(w, sizeof w, "%s", want);
-	while ((t = strstr(w, "%T"))) {
-		char rest[sizeof err];
-		snprintf(rest, sizeof rest, "%s", t + 2);
-		snprintf(t, sizeof w - (size_t)(t - w), "%s%s", tmp, rest);
-	}
 	ck_assert_msg(!strncmp(err, w, strlen(w)), "got error\n  \"%s\"\nexpected it to start with\n"
 		      "  \"%s\"", err, w);
 }
