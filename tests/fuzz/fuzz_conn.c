@@ -1,6 +1,7 @@
 /* fuzz_conn.c - libFuzzer harness for the real connection code: one
  * connection (src/conn.c) on an io_uring loop (src/loop.c) of a worker
- * set up by hand, over a socketpair whose other end is the fuzzer's client.
+ * set up by hand, over a socketpair (or loopback TCP) whose other end is
+ * the fuzzer's client.
  * Everything between recv and send runs for real: read buffer management,
  * parsing, the handler, the strategy choice and the senders (copy,
  * sendfile, mmap, splice, and the zero-copy ones, which fall back on a
@@ -11,7 +12,9 @@
  *            kernel offers SEND_ZC and MSG_ZEROCOPY (zc_server.probe), bit 3
  *            small server send buffer (partial sends, POLLOUT waits), bits
  *            4-6 send_strategy: the configuration's own (0, 7), copy,
- *            sendfile, mmap, splice, msg_zerocopy, send_zc
+ *            sendfile, mmap, splice, msg_zerocopy, send_zc; bit 7 a TCP
+ *            connection over loopback instead of a unix socketpair (there
+ *            the zero-copy senders run for real)
  *   byte 1   bits 0-2: number k of write sizes that follow (0: one write)
  *   k bytes  client write sizes 1..256, used in turn
  *   rest     what the client sends; then it shuts down its write side and
@@ -41,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -133,6 +138,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	zc_server.zc_min_size = 16384;
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/* A TCP connection over loopback, where MSG_ZEROCOPY and SEND_ZC really
+ * run (the kernel copies, and says so in the completions). The listener is
+ * made once. sv[0] is the server's end, sv[1] the client's. */
+static int listener = -1;
+
+static void tcp_pair(int sv[2])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	if (listener < 0) {
+		listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    listen(listener, 16) < 0)
+			fz_die("listen on 127.0.0.1");
+	}
+	if (getsockname(listener, (struct sockaddr *)&a, &al) < 0)
+		fz_die("getsockname");
+	sv[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sv[1] < 0 || connect(sv[1], (struct sockaddr *)&a, sizeof(a)) < 0)
+		fz_die("connect to 127.0.0.1");
+	sv[0] = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (sv[0] < 0)
+		fz_die("accept");
+	if (fcntl(sv[1], F_SETFL, O_NONBLOCK) < 0)
+		fz_die("fcntl");
+	/* end with RST from the client's side: no TIME_WAIT pile-up */
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	setsockopt(sv[1], SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
 /* ---- driving the loop ---- */
@@ -314,12 +349,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out.eof = out.reset = 0;
 
 	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
+	if (flags & 0x80)
+		tcp_pair(sv);
+	else if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		fz_die("socketpair");
 	if (flags & 8) {
 		int sz = 4096;
 		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		/* not on TCP: a receive window below loopback's 64 KiB MSS
+		 * stalls the sender in zero-window probes for seconds */
+		if (!(flags & 0x80))
+			setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
 	}
 	client = sv[1];
 	zc_conn_start(&w, sv[0], 0);
