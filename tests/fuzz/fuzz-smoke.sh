@@ -83,10 +83,11 @@ dict_of() {
 	esac
 }
 
-# fuzz_conn reads the same input layout as fuzz_request: it shares its seeds
+# fuzz_conn reads the same input layout as fuzz_request: it takes its seeds
+# too (the source tree's path must have no blanks for this)
 corpus_of() {
 	case $1 in
-	fuzz_conn) echo "$fuzzdir/corpus/fuzz_request" ;;
+	fuzz_conn) echo "$fuzzdir/corpus/fuzz_conn $fuzzdir/corpus/fuzz_request" ;;
 	*) echo "$fuzzdir/corpus/$1" ;;
 	esac
 }
@@ -122,7 +123,7 @@ for h in $harnesses; do
 	timeout $((secs + 120)) "$exe" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
 		-dict="$(dict_of $h)" -artifact_prefix="$work/$h/" \
-		"$work/$h/corpus" "$(corpus_of $h)" \
+		"$work/$h/corpus" $(corpus_of $h) \
 		</dev/null >"$work/$h.log" 2>&1
 	rc=$?
 	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)' \

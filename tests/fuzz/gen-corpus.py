@@ -7,8 +7,9 @@ input layout (see the comment at the top of its .c file):
 
   fuzz_request  flags, split count and caps, split sizes, then the bytes a
                 client sends on one connection (document root: see
-                build_tree() in fuzz_docroot.h); fuzz_conn reads the same
-                layout and is seeded from this corpus too
+                build_tree() in fuzz_docroot.h)
+  fuzz_conn     the same layout with other flag bits (send strategy, small
+                send buffer); it is seeded from fuzz_request's corpus too
   fuzz_config   the text of a configuration file, in a directory with www/,
                 mime.types, inc.conf, broken.conf, self.conf, conf.d/*.conf
   fuzz_range    size class, 8 size bytes, max ranges, then the Range value
@@ -203,6 +204,38 @@ def requests():
         get("/small.txt", "If-Match: *\r\nRange: bytes=0-1\r\n"))
 
 
+# ---------------------------------------------------------------- conn
+
+STRATEGIES = ["own", "copy", "sendfile", "mmap", "splice", "msg_zerocopy", "send_zc"]
+
+
+def conn(name, stream, cfg=0, strategy=0, probe=False, small_sndbuf=False, splits=(),
+         tcp=False):
+    """fuzz_conn: byte 0 = cfg | probe<<2 | small send buffer<<3 | strategy<<4 | tcp<<7."""
+    flags = (cfg | (4 if probe else 0) | (8 if small_sndbuf else 0) | (strategy << 4) |
+             (0x80 if tcp else 0))
+    head = bytes([flags, len(splits) & 7]) + bytes((s - 1) & 0xff for s in splits)
+    write("fuzz_conn", name, head + stream.encode("latin-1"))
+
+
+def conns():
+    big = (get("/big.bin") + get("/big.bin", "Range: bytes=0-9,60000-60009\r\n") +
+           get("/mid.html", "Range: bytes=-100\r\n") + get("/nodir/b.txt", method="HEAD") +
+           get("/nodir/b.txt"))
+    for k, st in enumerate(STRATEGIES):
+        conn(f"big-{st}-small-sndbuf", big, strategy=k, small_sndbuf=True)
+        conn(f"big-{st}-probe", big, cfg=3, strategy=k, probe=True, splits=(40, 7))
+        conn(f"big-{st}-tcp", big, cfg=3, strategy=k, probe=True, tcp=True)
+    conn("close-after-big", get("/big.bin", "Connection: close\r\n") + get("/"), strategy=2,
+         small_sndbuf=True)
+    conn("error-after-big", get("/big.bin") + "GET / HTTP/1.1\r\nHost: x\rY\r\n\r\n", strategy=4,
+         small_sndbuf=True)
+    conn("pipeline-tcp-small-sndbuf", big * 3, strategy=0, probe=True, small_sndbuf=True,
+         tcp=True, splits=(100, 3))
+    conn("body-then-big", get("/", "Content-Length: 5\r\n") + "hello" + get("/big.bin"), cfg=2,
+         strategy=3, splits=(3, 50))
+
+
 # ---------------------------------------------------------------- config
 
 FULL = """# every directive
@@ -350,9 +383,10 @@ def ranges():
 
 def main():
     requests()
+    conns()
     configs()
     ranges()
-    for h in ("fuzz_request", "fuzz_config", "fuzz_range"):
+    for h in ("fuzz_request", "fuzz_conn", "fuzz_config", "fuzz_range"):
         print(h, len(os.listdir(os.path.join(OUT, h))), "seeds", file=sys.stderr)
 
 
