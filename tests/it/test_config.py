@@ -307,6 +307,14 @@ def test_access_log_combined():
                        msg='%d access log lines' % len(exp))
         eq(len(got), len(exp), 'access log lines (%r)' % got)
         now = datetime.datetime.now(datetime.timezone.utc)
+        # Each worker buffers its lines and writes them once per loop turn,
+        # so lines of requests served by different workers may swap places:
+        # pair each expectation with the line of its request.
+        def request_of(ln):
+            m = LOG_RE.match(ln)
+            return m.group(4) if m else ln
+        got = sorted(got, key=lambda ln: [e[0] for e in exp].index(request_of(ln))
+                     if request_of(ln) in [e[0] for e in exp] else len(exp))
         for ln, (req, st, size, ref, ua) in zip(got, exp):
             m = LOG_RE.match(ln)
             check(m, 'access log line not in combined format: %r' % ln)
