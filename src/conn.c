@@ -120,6 +120,14 @@ static void conn_free(struct zc_conn *c)
 	/* a slot opened up below max_connections: the tick re-arms accepts */
 }
 
+void zc_conn_poll(struct zc_conn *c, unsigned events, zc_op_cb cb)
+{
+	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_poll);
+	io_uring_prep_poll_add(sqe, c->fd, events);
+	c->op_poll.cb = cb;
+	zc_conn_op_start(c);
+}
+
 void zc_conn_op_start(struct zc_conn *c)
 {
 	c->inflight++;

@@ -98,6 +98,9 @@ void zc_conn_drain(struct zc_conn *c);
 
 /* Called by senders */
 void zc_conn_response_done(struct zc_conn *c);
+/* Wait for readiness (POLLIN/POLLOUT) of the socket through the ring;
+ * cb runs with c->op_poll on completion. */
+void zc_conn_poll(struct zc_conn *c, unsigned events, zc_op_cb cb);
 void zc_conn_op_start(struct zc_conn *c);
 /* Returns 1 when the connection was freed (caller must not touch c). */
 int zc_conn_op_end(struct zc_conn *c);

@@ -21,22 +21,13 @@
 
 static void on_handshake_ready(struct zc_op *op, int res, unsigned flags);
 static void on_read_ready(struct zc_op *op, int res, unsigned flags);
-static void on_write_ready(struct zc_op *op, int res, unsigned flags);
-
-static void wait_for(struct zc_conn *c, int want_write, zc_op_cb cb)
-{
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_poll);
-	io_uring_prep_poll_add(sqe, c->fd, want_write ? POLLOUT : POLLIN);
-	c->op_poll.cb = cb;
-	zc_conn_op_start(c);
-}
 
 /* WANT_READ/WANT_WRITE -> 1 (waiting armed); anything else -> 0. */
 static int want(struct zc_conn *c, int ret, zc_op_cb cb)
 {
 	int e = SSL_get_error(c->ssl, ret);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		wait_for(c, e == SSL_ERROR_WANT_WRITE, cb);
+		zc_conn_poll(c, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, cb);
 		return 1;
 	}
 	return 0;
@@ -103,14 +94,6 @@ static void on_read_ready(struct zc_op *op, int res, unsigned flags)
 	zc_conn_tls_read(c);
 }
 
-static void on_write_ready(struct zc_op *op, int res, unsigned flags)
-{
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_poll);
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
-		return;
-	zc_send_continue(c);
-}
-
 int zc_conn_tls_write(struct zc_conn *c)
 {
 	ERR_clear_error();
@@ -122,7 +105,7 @@ int zc_conn_tls_write(struct zc_conn *c)
 			c->olen = c->osent = 0;
 		return ZC_PUSH_AGAIN;
 	}
-	if (want(c, n, on_write_ready))
+	if (want(c, n, zc_send_on_writable))
 		return ZC_PUSH_PENDING;
 	ERR_clear_error();
 	return ZC_PUSH_ERROR;
@@ -145,10 +128,10 @@ int zc_conn_tls_sendfile(struct zc_conn *c)
 			     c->peer_text, r->file->key);
 		return ZC_PUSH_ERROR;
 	}
-	if (want(c, (int)n, on_write_ready))
+	if (want(c, (int)n, zc_send_on_writable))
 		return ZC_PUSH_PENDING;
 	if (errno == EAGAIN) {
-		wait_for(c, 1, on_write_ready);
+		zc_conn_poll(c, POLLOUT, zc_send_on_writable);
 		return ZC_PUSH_PENDING;
 	}
 	ERR_clear_error();

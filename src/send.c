@@ -5,6 +5,8 @@
 #include "resp.h"
 #include "worker.h"
 
+#include <string.h>
+
 /* Strategies this build implements, indexed by enum zc_strategy. */
 static const struct zc_sender *const senders[ZC_SEND__COUNT] = {
 	[ZC_SEND_COPY] = &zc_sender_copy,
@@ -92,6 +94,18 @@ void zc_send_advance(struct zc_conn *c, uint64_t n)
 			r->done = 0;
 		}
 	}
+}
+
+void zc_send_on_writable(struct zc_op *op, int res, unsigned flags)
+{
+	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_poll);
+	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+		return;
+	if (res < 0) {
+		zc_conn_abort(c, strerror(-res));
+		return;
+	}
+	zc_send_continue(c);
 }
 
 void zc_send_continue(struct zc_conn *c)

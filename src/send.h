@@ -14,6 +14,7 @@
 #include "config.h"
 
 struct zc_conn;
+struct zc_op;
 struct zc_resp;
 
 struct zc_send_caps {
@@ -57,6 +58,9 @@ const struct zc_sender *zc_sender_get(enum zc_strategy s);
 
 /* Start or continue sending c->resp. */
 void zc_send_continue(struct zc_conn *c);
+/* An op_poll completion callback: the socket is writable (or failed);
+ * continue sending. */
+void zc_send_on_writable(struct zc_op *op, int res, unsigned flags);
 
 /* Account n bytes sent of the current position (may cross segments).
  * Strategy code calls this; it updates counters: every body byte counts

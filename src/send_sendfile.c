@@ -18,32 +18,12 @@
 #define ZC_SENDFILE_CHUNK (1024 * 1024)
 #define ZC_SENDFILE_BUDGET (8 * ZC_SENDFILE_CHUNK)
 
-static void on_writable(struct zc_op *op, int res, unsigned flags)
-{
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_poll);
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
-		return;
-	if (res < 0) {
-		zc_conn_abort(c, strerror(-res));
-		return;
-	}
-	zc_send_continue(c);
-}
-
-static void wait_writable(struct zc_conn *c)
-{
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_poll);
-	io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-	c->op_poll.cb = on_writable;
-	zc_conn_op_start(c);
-}
-
 static void yield_turn(struct zc_conn *c)
 {
 	/* a NOP completes on the next loop turn, after other connections */
 	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_poll);
 	io_uring_prep_nop(sqe);
-	c->op_poll.cb = on_writable;
+	c->op_poll.cb = zc_send_on_writable;
 	zc_conn_op_start(c);
 }
 
@@ -69,7 +49,7 @@ static enum zc_push_res sendfile_push(struct zc_conn *c)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
-			wait_writable(c);
+			zc_conn_poll(c, POLLOUT, zc_send_on_writable);
 			return ZC_PUSH_PENDING;
 		}
 		if (n == 0)

@@ -73,10 +73,7 @@ static void on_splice_out(struct zc_op *op, int res, unsigned flags)
 	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
 		return;
 	if (res == -EAGAIN) {
-		struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_poll);
-		io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
-		c->op_poll.cb = on_writable;
-		zc_conn_op_start(c);
+		zc_conn_poll(c, POLLOUT, on_writable);
 		return;
 	}
 	if (res <= 0) {
