@@ -54,6 +54,10 @@ static void on_writable(struct zc_op *op, int res, unsigned flags)
 static void on_splice_in(struct zc_op *op, int res, unsigned flags)
 {
 	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_splice);
+	/* counted before anything else: a connection closing (and freed by
+	 * op_end) must not pool a pipe that holds these bytes */
+	if (res > 0)
+		c->pipe_bytes = (size_t)res;
 	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
 		return;
 	if (res <= 0) {

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -325,6 +326,13 @@ struct zc_pipe *zc_pipe_get(struct zc_worker *w)
 
 void zc_pipe_put(struct zc_worker *w, struct zc_pipe *p, int empty)
 {
+	/* The caller's count can lag the kernel: a splice into the pipe may
+	 * have completed after its connection closed. A pipe that still holds
+	 * a page would put a stale byte in front of the next response, so ask
+	 * the pipe itself (FIONREAD) before pooling it. */
+	int queued = 0;
+	if (empty && (ioctl(p->rfd, FIONREAD, &queued) < 0 || queued != 0))
+		empty = 0;
 	if (!empty || w->npipes >= ZC_PIPE_POOL_MAX) {
 		close(p->rfd);
 		close(p->wfd);
