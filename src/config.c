@@ -400,6 +400,7 @@ static const struct cmd cmds[] = {
 	  "auto or a size of at least 1" },
 	{ "open_file_cache_valid", 1, 1, 0, set_number, FIELD(open_file_cache_valid_ms), &dur_any,
 	  "1s", DUR },
+	{ "file_leases", 1, 1, 0, set_keyword, FIELD(file_leases), kw_onoff, "on", "on or off" },
 	{ "status_path", 1, 1, CF_OFF, set_string, FIELD(status_path), &s_url, "off",
 	  "an absolute path like /zcserve-status, or off" },
 	{ "user", 1, 1, 0, set_string, FIELD(user), &s_user, NULL, "a user name" },

@@ -86,6 +86,7 @@ struct zc_config {
 	enum zc_strategy send_strategy;  /* auto */
 	uint64_t zerocopy_min_size;      /* auto's break-even: copy below; 0 = measured */
 	uint64_t open_file_cache_valid_ms; /* 1s */
+	int file_leases;                /* on: read leases on files being sent (lease.h) */
 
 	char *status_path;      /* NULL = off */
 	char *user;             /* NULL = don't drop */

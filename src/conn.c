@@ -101,6 +101,7 @@ static void conn_free(struct zc_conn *c)
 	if (c->pipe)
 		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
 	zc_track_release(c);
+	zc_lease_conn_free(c);
 	if (c->ssl) {
 		/* A connection that ended cleanly keeps its session resumable
 		 * even when the client closed without close_notify: OpenSSL
@@ -233,6 +234,7 @@ static void on_close_recv(struct zc_op *op, int res, unsigned flags)
 	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
 		return;
 	if (res <= 0) {
+		c->peer_closed = res == 0 || res == -ECONNRESET;
 		conn_close(c);
 		return;
 	}
@@ -260,6 +262,7 @@ void zc_conn_recv_done(struct zc_conn *c, int res)
 	if (res <= 0) {
 		if (res < 0 && res != -ECONNRESET && res != -EPIPE)
 			zc_log_info("%s: recv: %s", c->peer_text, strerror(-res));
+		c->peer_closed = res == 0 || res == -ECONNRESET;
 		conn_close(c);
 		return;
 	}
@@ -327,7 +330,11 @@ static void handle_request(struct zc_conn *c)
 	struct zc_send_thresholds th = {
 		.zc_min_size = cfg->zerocopy_min_size ? cfg->zerocopy_min_size : zc_server.zc_min_size,
 	};
+	c->resp_start = c->sent_total;
+	c->resp.unstable = c->resp.file && zc_file_unstable(c->resp.file);
 	c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
+	if (c->resp.file && c->resp.strategy != ZC_SEND_COPY && c->resp.strategy != ZC_SEND_MMAP)
+		zc_lease_taint(c, c->resp.file);
 	c->state = ZC_CS_WRITING;
 	c->send_started_ms = w->now_ms;
 	c->deadline_ms = w->now_ms + cfg->send_timeout_ms;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include "http.h"
+#include "lease.h"
 #include "loop.h"
 #include "resp.h"
 
@@ -66,6 +67,16 @@ struct zc_conn {
 	int aborted;            /* closed on an error or timeout, not cleanly */
 	uint64_t close_deadline_ms; /* closing: give up waiting for the kernel */
 	uint64_t send_started_ms;
+
+	/* files whose pages this connection queued by reference (lease.c);
+	 * our own address is read with the first of them */
+	struct zc_lease_taint shared;
+	uint64_t sent_total;    /* bytes written on the connection, heads included */
+	uint64_t resp_start;    /* sent_total when the current response began */
+	int lease_reset;        /* reset by a lease break (lease.c) */
+	struct sockaddr_storage self;
+	socklen_t selflen;
+	int peer_closed;        /* the peer closed its side: its receive queue is gone */
 
 	struct sockaddr_storage peer;
 	socklen_t peerlen;

@@ -107,10 +107,75 @@ void zc_file_ref(struct zc_file *f)
 	f->refs++;
 }
 
+static void lease_unlink(struct zc_file *f)
+{
+	if (f->lease_prev)
+		f->lease_prev->lease_next = f->lease_next;
+	else if (f->fc && f->fc->leased == f)
+		f->fc->leased = f->lease_next;
+	if (f->lease_next)
+		f->lease_next->lease_prev = f->lease_prev;
+	f->lease_prev = f->lease_next = NULL;
+}
+
+/* F_SETSIG before the lease so its break comes as a queued real-time
+ * signal carrying the descriptor (si_fd), and F_SETOWN_EX after it: taking
+ * a lease makes the whole process the owner, and the break must reach the
+ * worker whose signalfd reads it (fcntl(2), "Leases"; fs/locks.c). */
+void zc_file_lease(struct zc_file *f)
+{
+	struct zc_fcache *fc = f->fc;
+	if (!fc || !fc->lease_on || f->lease == ZC_LEASE_HELD || f->lease == ZC_LEASE_DENIED ||
+	    f->lease == ZC_LEASE_BREAKING || !S_ISREG(f->st.st_mode))
+		return;
+	struct f_owner_ex own = { .type = F_OWNER_TID, .pid = fc->lease_tid };
+	if (fcntl(f->fd, F_SETSIG, fc->lease_sig) < 0 || fcntl(f->fd, F_SETLEASE, F_RDLCK) < 0) {
+		if (errno == EAGAIN || errno == EBUSY) {
+			f->lease = ZC_LEASE_BUSY;       /* someone has it open for writing */
+			fc->lease_busy++;
+		} else {
+			f->lease = ZC_LEASE_DENIED;
+			if (!fc->lease_denied++)
+				zc_log_warn("file_leases: cannot lease %s (%s): files changed in place "
+					    "while being sent may reach clients with stale bytes",
+					    f->key, strerror(errno));
+		}
+		return;
+	}
+	if (fcntl(f->fd, F_SETOWN_EX, &own) < 0) {
+		fcntl(f->fd, F_SETLEASE, F_UNLCK);
+		f->lease = ZC_LEASE_DENIED;
+		return;
+	}
+	f->lease = ZC_LEASE_HELD;
+	f->lease_prev = NULL;
+	f->lease_next = fc->leased;
+	if (fc->leased)
+		fc->leased->lease_prev = f;
+	fc->leased = f;
+	/* A break that came between F_SETLEASE and F_SETOWN_EX went to the
+	 * process, not to us: a writer is opening the file right now. Nothing
+	 * was sent under this lease yet, so give it back at once. */
+	if (fcntl(f->fd, F_GETLEASE) != F_RDLCK) {
+		zc_file_lease_release(f);
+		f->lease = ZC_LEASE_BUSY;
+	}
+}
+
+void zc_file_lease_release(struct zc_file *f)
+{
+	if (f->lease != ZC_LEASE_HELD && f->lease != ZC_LEASE_BREAKING)
+		return;
+	fcntl(f->fd, F_SETLEASE, F_UNLCK);
+	lease_unlink(f);
+	f->lease = ZC_LEASE_RELEASED;
+}
+
 void zc_file_unref(struct zc_file *f)
 {
 	if (--f->refs)
 		return;
+	lease_unlink(f);        /* close() below drops the lease itself */
 	if (f->map)
 		munmap(f->map, f->map_len);
 	free(f->data);
@@ -259,6 +324,7 @@ static struct zc_file *entry_new(struct zc_fcache *fc, const char *path, int fd,
 	f->st = *st;
 	f->key = key;
 	f->generation = fc->next_generation++;
+	f->fc = fc;
 	zc_file_etag(st, f->etag);
 	fill_mime(f, fc->cfg);
 	fill_headers(f);
@@ -297,10 +363,14 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 	struct zc_file *f = cache_find(fc, path);
 	struct stat cur;
 	/* Within the validity window the name is trusted, but the open file is
-	 * re-stat'ed on every use: a file changed in place is never described
-	 * with a stale size or validator. */
+	 * re-stat'ed on every use, unless we hold its lease: a file changed in
+	 * place is never described with a stale size or validator. (A lease
+	 * does not cover metadata-only changes such as utimes(2) or chmod(2):
+	 * those show after the window, as with nginx's open_file_cache.) */
 	if (f && now_ms - f->checked_ms < fc->cfg->open_file_cache_valid_ms &&
-	    fstat(f->fd, &cur) == 0 && same_identity(&f->st, &cur)) {
+	    (f->lease == ZC_LEASE_HELD ||
+	     (fstat(f->fd, &cur) == 0 && same_identity(&f->st, &cur)))) {
+		zc_file_lease(f);       /* retried while a writer had it open */
 		lru_unlink(f);
 		lru_push(fc, f);
 		f->refs++;
@@ -332,6 +402,7 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 	}
 	if (f && same_identity(&f->st, &st)) {
 		close(fd);
+		zc_file_lease(f);
 		f->checked_ms = now_ms;
 		f->refs++;
 		*out = f;
@@ -348,6 +419,7 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 		close(fd);
 		return -ENOMEM;
 	}
+	zc_file_lease(f);
 	if (fc->max)
 		cache_insert(fc, f, now_ms);
 	*out = f;

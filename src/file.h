@@ -15,6 +15,19 @@
 
 struct zc_config;
 
+/* Read lease on the entry's descriptor (fcntl(2) F_SETLEASE, lease.c):
+ * while one is held no process has the file open for writing, so its
+ * content cannot change under a response without the kernel telling us
+ * first (a writer's open() or truncate() waits for the lease break). */
+enum zc_lease_state {
+	ZC_LEASE_NONE,          /* not tried yet, released after a break, or leases off */
+	ZC_LEASE_HELD,
+	ZC_LEASE_BUSY,          /* refused: open for writing elsewhere; send by copying */
+	ZC_LEASE_DENIED,        /* refused for good (ownership, file system): unprotected */
+	ZC_LEASE_BREAKING,      /* a writer waits; lease.c releases once our sends drained */
+	ZC_LEASE_RELEASED,      /* given back after a break; retaken on next use */
+};
+
 struct zc_file {
 	unsigned refs;
 	uint64_t generation;
@@ -35,6 +48,9 @@ struct zc_file {
 	int cached;
 	void *map;              /* whole-file read-only mapping, made on first use */
 	size_t map_len;
+	enum zc_lease_state lease;
+	struct zc_fcache *fc;   /* owner: the leased list lives there */
+	struct zc_file *lease_prev, *lease_next;
 };
 
 struct zc_fcache {
@@ -46,6 +62,13 @@ struct zc_fcache {
 	int rootfd;
 	uint64_t hits, misses;
 	size_t data_bytes;      /* content cached in entries, bounded */
+	/* leases: the worker thread that gets the break signal, the signal,
+	 * and every entry holding (or breaking) a lease, cached or not */
+	int lease_on;           /* file_leases on, and the worker can take breaks */
+	int lease_sig;
+	int lease_tid;
+	struct zc_file *leased;
+	uint64_t lease_denied, lease_busy;
 };
 
 /* Files up to this size keep their content in the entry (the small-file
@@ -72,6 +95,21 @@ int zc_file_open_in(struct zc_fcache *fc, const char *dirpath, const char *name,
  * truncated underneath turns into EFAULT from send(), not SIGBUS.
  * Returns 0 or -errno. */
 int zc_file_map(struct zc_file *f);
+
+/* Take (or retake) the entry's read lease if it has none; updates f->lease. */
+void zc_file_lease(struct zc_file *f);
+/* Give the lease back (after a break was handled). */
+void zc_file_lease_release(struct zc_file *f);
+/* Content may change under a no-copy send: only a copy is exact. */
+static inline int zc_file_unstable(const struct zc_file *f)
+{
+	return f->lease == ZC_LEASE_BUSY || f->lease == ZC_LEASE_BREAKING ||
+	       f->lease == ZC_LEASE_RELEASED;
+}
+static inline int zc_file_same_inode(const struct zc_file *a, const struct zc_file *b)
+{
+	return a->st.st_dev == b->st.st_dev && a->st.st_ino == b->st.st_ino;
+}
 
 void zc_file_ref(struct zc_file *f);
 void zc_file_unref(struct zc_file *f);

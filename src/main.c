@@ -6,6 +6,7 @@
 #include "calibrate.h"
 #include "config.h"
 #include "listen.h"
+#include "lease.h"
 #include "log.h"
 #include "probe.h"
 #include "tls.h"
@@ -96,11 +97,15 @@ static int drop_privileges(const char *user)
 	}
 	if (getuid() != 0)
 		return 0;       /* not root: nothing to drop */
+	/* CAP_LEASE is kept: leases on files that user does not own */
 	if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-	    setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+	    setgid(pw->pw_gid) < 0 || zc_lease_keep_cap_begin() < 0 || setuid(pw->pw_uid) < 0) {
 		fprintf(stderr, "dropping privileges to \"%s\": %s\n", user, strerror(errno));
 		return -1;
 	}
+	if (zc_lease_keep_cap_end() < 0)
+		fprintf(stderr, "keeping CAP_LEASE: %s (file leases need file ownership)\n",
+			strerror(errno));
 	return 0;
 }
 
@@ -286,6 +291,7 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	zc_lease_sigset(&set);  /* read by the workers' signalfds */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	struct zc_config *c = load(conf_path, 0);

@@ -29,6 +29,7 @@ struct zc_resp {
 	uint64_t body_len;      /* Content-Length */
 	int keepalive;
 	int head_only;
+	int unstable;           /* the file may change underneath: only a copy is exact */
 	enum zc_strategy strategy;  /* chosen by send.c for FILE segments */
 	/* progress, owned by the sender */
 	unsigned cur;

@@ -2,6 +2,7 @@
 #include "send.h"
 #include "conn.h"
 #include "file.h"
+#include "lease.h"
 #include "resp.h"
 #include "worker.h"
 
@@ -38,6 +39,9 @@ static uint64_t file_bytes(const struct zc_resp *r)
 
 /* Pure: which strategy moves this response's file bytes.
  * - No file bytes, or userspace TLS: copy (nothing else can apply).
+ * - A file we hold no lease on while a writer has it open, or whose lease
+ *   is breaking (lease.h): copy, forced strategies included, since only
+ *   bytes copied at send time cannot change afterwards.
  * - A forced strategy is honoured, except zero-copy on a socket that
  *   cannot do it (kTLS refuses MSG_ZEROCOPY and SEND_ZC with EOPNOTSUPP):
  *   then sendfile, which kTLS can encrypt in the kernel.
@@ -52,7 +56,7 @@ enum zc_strategy zc_send_choose(enum zc_strategy configured, const struct zc_res
 {
 	uint64_t n = file_bytes(r);
 	int zc_ok = !caps->ktls && !caps->zc_refused && !caps->zc_copied;
-	if (n == 0 || caps->tls)
+	if (n == 0 || caps->tls || r->unstable)
 		return ZC_SEND_COPY;
 	if (configured != ZC_SEND_AUTO) {
 		if (!zc_sender_get(configured) || (is_zerocopy(configured) && caps->ktls))
@@ -75,6 +79,7 @@ void zc_send_advance(struct zc_conn *c, uint64_t n)
 	/* progress resets the send timeout (nginx's send_timeout semantics:
 	 * between two successive writes, not for the whole response) */
 	c->deadline_ms = w->now_ms + c->cfg->c->send_timeout_ms;
+	c->sent_total += n;
 	while (n && r->cur < r->nseg) {
 		struct zc_seg *s = &r->seg[r->cur];
 		uint64_t k = s->len - r->done;
@@ -128,6 +133,10 @@ void zc_send_continue(struct zc_conn *c)
 		const struct zc_sender *snd = &zc_sender_copy;
 		if (s->kind == ZC_SEG_FILE && r->strategy != ZC_SEND_COPY)
 			snd = zc_sender_get(r->strategy);
+		/* the file's lease is breaking: queue no more of its pages;
+		 * lease.c resets the connection once the queue has drained */
+		if (s->kind == ZC_SEG_FILE && zc_lease_hold(c))
+			return;
 		switch (snd->push(c)) {
 		case ZC_PUSH_AGAIN:
 			continue;

@@ -40,6 +40,8 @@ void zc_status_json(struct zc_buf *b)
 	zc_buf_printf(b, ",\"ktls_sendfile\":{\"responses\":%llu,\"bytes\":%llu}",
 		      (unsigned long long)SUM(ktls_sendfile_responses),
 		      (unsigned long long)SUM(ktls_sendfile_bytes));
+	zc_buf_printf(b, "},\"leases\":{\"breaks\":%llu,\"resets\":%llu",
+		      (unsigned long long)SUM(lease_breaks), (unsigned long long)SUM(lease_resets));
 	zc_buf_printf(b, "},\"tls\":{\"handshakes\":%llu,\"failed_handshakes\":%llu,"
 		      "\"ktls_tx_connections\":%llu,\"userspace_connections\":%llu",
 		      (unsigned long long)SUM(tls_handshakes), (unsigned long long)SUM(tls_failed),

@@ -142,6 +142,7 @@ static void set_config(struct zc_worker *w, struct zc_cfg *cfg)
 	int r = zc_fcache_set_config(&w->fcache, cfg->c);
 	if (r < 0)
 		zc_log_error("worker %d: root \"%s\": %s", w->id, cfg->c->root, strerror(-r));
+	zc_lease_worker_config(w, cfg->c->file_leases);
 	struct zc_cfg *old = w->cfg;
 	w->cfg = cfg;
 	zc_cfg_release(old);
@@ -223,6 +224,7 @@ static void on_tick(struct zc_op *op, int res, unsigned flags)
 		n = c->next;
 		zc_conn_tick(c, w->now_ms);
 	}
+	zc_lease_tick(w);
 	if (w->stopping && w->now_ms >= w->stop_deadline) {
 		for (struct zc_conn *c = w->conns, *n; c; c = n) {
 			n = c->next;
@@ -355,6 +357,7 @@ static void *worker_main(void *arg)
 	if (r < 0)
 		return NULL;
 	w->now_ms = zc_now_ms();
+	zc_lease_worker_init(w, w->cfg->c->file_leases);
 	arm_tick(w);
 	arm_eventfd(w);
 	for (int i = 0; i < w->nlst; i++)
@@ -375,6 +378,7 @@ static void *worker_main(void *arg)
 		zc_pipe_put(w, p, 0);
 	}
 	zc_loop_exit(&w->loop);
+	zc_lease_worker_fini(w);
 	zc_fcache_destroy(&w->fcache);
 	close(w->evfd);
 	return NULL;
@@ -384,6 +388,7 @@ int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struc
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
+	w->lease.sfd = w->lease.diag = -1;
 	pthread_mutex_init(&w->mbox_lock, NULL);
 	w->op_ev.cb = on_mailbox;
 	w->op_tick.cb = on_tick;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "file.h"
+#include "lease.h"
 #include "loop.h"
 #include "util.h"
 
@@ -31,6 +32,7 @@ struct zc_stats {
 	zc_counter zc_sends, zc_completions, zc_copied, zc_disabled;
 	zc_counter tls_handshakes, tls_failed, tls_ktls_tx, tls_userspace;
 	zc_counter ktls_sendfile_responses, ktls_sendfile_bytes;
+	zc_counter lease_breaks, lease_resets;
 };
 
 /* Pipes for splice come from a per-worker pool: one pipe per splice in
@@ -100,6 +102,7 @@ struct zc_worker {
 	struct { uint64_t key, until_ms; } copied_peers[256];
 	unsigned nobufs;
 	uint64_t now_ms;
+	struct zc_lease_worker lease;   /* lease breaks (lease.c) */
 };
 
 /* The server: all workers, for the status endpoint and the main thread. */

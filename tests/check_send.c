@@ -79,6 +79,21 @@ START_TEST(test_tls_copies)
 }
 END_TEST
 
+START_TEST(test_unstable_file_copies)
+{
+	/* a file being written (no lease) or whose lease is breaking: only
+	 * bytes copied at send time are exact, whatever the configuration */
+	struct zc_send_caps zc = { .have_send_zc = 1, .have_msg_zerocopy = 1 };
+	struct zc_resp r = resp_with(1 << 20, 0);
+	r.unstable = 1;
+	for (int s = 0; s < ZC_SEND__COUNT; s++)
+		ck_assert_int_eq(zc_send_choose((enum zc_strategy)s, &r, &zc, &th), ZC_SEND_COPY);
+	r.unstable = 0;
+	ck_assert_int_eq(zc_send_choose(ZC_SEND_SENDFILE, &r, &zc, &th), ZC_SEND_SENDFILE);
+	ck_assert_int_ne(zc_send_choose(ZC_SEND_AUTO, &r, &zc, &th), ZC_SEND_COPY);
+}
+END_TEST
+
 START_TEST(test_auto_zero_copy)
 {
 	struct zc_send_caps both = { .have_send_zc = 1, .have_msg_zerocopy = 1 };
@@ -132,6 +147,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_no_file_bytes_copy);
 	tcase_add_test(t, test_forced);
 	tcase_add_test(t, test_tls_copies);
+	tcase_add_test(t, test_unstable_file_copies);
 	tcase_add_test(t, test_auto_zero_copy);
 	tcase_add_test(t, test_ktls);
 	tcase_add_test(t, test_every_choice_has_a_sender);

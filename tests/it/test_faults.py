@@ -13,10 +13,11 @@ timeout, or SIGTERM) at the moment a request is on its way, and HTTP/1.1
 clients retry such requests (RFC 9112 9.3.1).  Everything after the first
 byte of a response counts.
 
-In-place truncation fails under sendfile, splice, msg_zerocopy and send_zc
-(see README.md, Security): the socket references page-cache pages, and a
-truncation after the whole body was queued zeroes bytes the client has not
-read yet, so a complete response carries zeros.  Those tests stay strict.
+In-place truncation is exact under every strategy, including sendfile,
+splice, msg_zerocopy and send_zc, whose queued pages a truncation would
+otherwise zero behind a complete response: the server holds a read lease on
+files it sends (src/lease.h) and lets the truncation proceed only once no
+queue, ours or the local client's, still references those pages.
 
 Descriptor exhaustion is covered by test_limits.py."""
 
@@ -25,9 +26,6 @@ import json
 import shutil
 
 from zctest import *
-
-# strategies that hand page-cache pages to the socket by reference
-NO_COPY = ('sendfile', 'splice', 'msg_zerocopy', 'send_zc', 'auto')
 
 MiB = 1 << 20
 VERIFY = os.path.join(SRCDIR, 'tests', 'load', 'verify')
@@ -195,32 +193,14 @@ def _changing_files(strategy, kind):
         what = '%s, files %s' % (strategy, 'truncated in place' if kind == 'truncate'
                                  else 'replaced by rename and deleted')
         print('# %s: %d change cycles; %s' % (what, mut.cycles, summary(res)))
-        saved = [p for p in res['problems'] if 'saved as' in p]
-        if kind == 'truncate' and strategy in NO_COPY:
-            # Documented limit (README.md, Security): the no-copy paths queue
-            # page-cache pages by reference, and a truncation in place zeroes
-            # the part of a queued page past the new end. Such a body may be
-            # complete with zeros there; anything else is still a failure.
-            # The pages keep what the file holds by the time they are
-            # transmitted: zeros, or bytes a later rewrite put there. So a
-            # wrong body differs from a known version in one stretch that
-            # ends where the page-cache page (or large folio) ends.
-            # (verify analyses the first few wrong bodies it saves.)
-            def page_tail(p):
-                m = re.search(r'differs from version \w+ in bytes (\d+)\.\.(\d+)', p)
-                return m and (int(m.group(2)) + 1) % 4096 == 0
-            check((saved or not res['mismatches']) and all(page_tail(p) for p in saved),
-                  '%s: wrong bodies other than a stale page tail (%s):\n  %s'
-                  % (what, summary(res), '\n  '.join(res['problems'])))
-        else:
-            eq(res['mismatches'], 0, '%s: responses that were complete but wrong (%s):\n  %s'
-               % (what, summary(res), '\n  '.join(res['problems'])))
+        # every strategy is exact: the no-copy ones by the file lease
+        # (src/lease.h), which holds a truncation back until no queue
+        # still references the file's pages
+        eq(res['mismatches'], 0, '%s: responses that were complete but wrong (%s):\n  %s'
+           % (what, summary(res), '\n  '.join(res['problems'])))
         eq(res['errors'], 0, '%s: errors (%s):\n  %s'
            % (what, summary(res), '\n  '.join(res['problems'])))
-        # verify exits 1 on mismatches; the documented zero-fill case was
-        # judged above
-        is_in(rc, (0, 1) if kind == 'truncate' and strategy in NO_COPY else (0,),
-              'verify exit status:\n%s' % out)
+        eq(rc, 0, 'verify exit status:\n%s' % out)
         check(res['ok'] >= 20, '%s: only %d verified responses in %.1fs'
               % (what, res['ok'], LOAD_SECONDS))
         check(mut.cycles >= 5, 'only %d change cycles' % mut.cycles)

@@ -1,0 +1,554 @@
+/* lease.c - lease breaks: stop, drain, reset, give back (see lease.h). */
+#include "lease.h"
+#include "conn.h"
+#include "file.h"
+#include "log.h"
+#include "worker.h"
+#include "zc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/sockios.h>
+
+/* Waiting for the peers to drain is bounded well inside the kernel's own
+ * limit (/proc/sys/fs/lease-break-time, 45 s by default), after which the
+ * kernel takes the lease away and the writer goes on regardless. */
+#define ZC_LEASE_GRACE_MS 5000
+#define ZC_LEASE_POLL_NS (5 * 1000000LL)
+/* A connection freed while a peer on this host had not read all of it is
+ * watched this long (the peer holds the pages until it reads or closes). */
+#define ZC_LEASE_ORPHAN_MS 30000
+#define ZC_LEASE_ORPHANS_MAX 4096
+
+struct zc_lease_break {
+	struct zc_file *f;      /* referenced; its lease is the one breaking */
+	uint64_t deadline_ms;
+	struct zc_lease_break *next;
+};
+
+/* A freed connection whose peer may still hold our pages. */
+struct zc_lease_orphan {
+	struct zc_lease_taint t;
+	struct sockaddr_storage local, peer;
+	uint64_t expires_ms;
+	struct zc_lease_orphan *next;
+};
+
+int zc_lease_signal(void)
+{
+	return SIGRTMIN + 2;
+}
+
+void zc_lease_sigset(sigset_t *set)
+{
+	sigaddset(set, zc_lease_signal());
+	/* the kernel sends SIGIO instead when the real-time queue is full */
+	sigaddset(set, SIGIO);
+}
+
+/* ---- how much of a connection is still in flight ---------------------- */
+
+/* Fill a sock_diag id for the socket whose own address is a and whose
+ * peer is b. IPv4-mapped IPv6 addresses are looked up as IPv4: a peer that
+ * connected to a dual-stack listener over IPv4 has an AF_INET socket. */
+static int diag_id(struct inet_diag_req_v2 *r, const struct sockaddr_storage *a,
+		   const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+		r->sdiag_family = AF_INET;
+		r->id.idiag_sport = a4->sin_port;
+		r->id.idiag_dport = b4->sin_port;
+		memcpy(r->id.idiag_src, &a4->sin_addr, 4);
+		memcpy(r->id.idiag_dst, &b4->sin_addr, 4);
+	} else if (a->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
+		r->sdiag_family = AF_INET;
+		r->id.idiag_sport = a6->sin6_port;
+		r->id.idiag_dport = b6->sin6_port;
+		memcpy(r->id.idiag_src, &a6->sin6_addr.s6_addr[12], 4);
+		memcpy(r->id.idiag_dst, &b6->sin6_addr.s6_addr[12], 4);
+	} else if (a->ss_family == AF_INET6) {
+		r->sdiag_family = AF_INET6;
+		r->id.idiag_sport = a6->sin6_port;
+		r->id.idiag_dport = b6->sin6_port;
+		memcpy(r->id.idiag_src, &a6->sin6_addr, 16);
+		memcpy(r->id.idiag_dst, &b6->sin6_addr, 16);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* Bytes the kernel still queues on the TCP socket (own address a, peer b)
+ * of this network namespace: receive queue plus send queue, from the
+ * sock_diag(7) answer for exactly that socket. 0 when there is none (a
+ * peer on another host, or a socket gone); -1 when unknown. */
+static long diag_queued(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req;
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ~0u;
+	req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (nl < 0 || diag_id(&req.r, a, b) < 0 || send(nl, &req, sizeof(req), 0) < 0)
+		return -1;
+	union {
+		struct nlmsghdr h;
+		char buf[1024];
+	} ans;
+	ssize_t n = recv(nl, &ans, sizeof(ans), MSG_DONTWAIT);
+	if (n < (ssize_t)sizeof(struct nlmsghdr))
+		return -1;
+	if (ans.h.nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(&ans.h);
+		return e->error == -ENOENT ? 0 : -1;
+	}
+	if (ans.h.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+		return -1;
+	const struct inet_diag_msg *m = NLMSG_DATA(&ans.h);
+	return (long)m->idiag_rqueue + (long)m->idiag_wqueue;
+}
+
+/* Nothing of c's output is referenced any more: all of it acknowledged
+ * (SIOCOUTQ counts unsent and unacknowledged bytes; a reset connection
+ * has none), and a peer on this host has read all it received (a reset
+ * does not take back what already sits in the peer's receive queue). */
+static int conn_drained(struct zc_worker *w, struct zc_conn *c)
+{
+	int q = 0;
+	/* a send, splice or zero-copy notification still on its way, or a
+	 * pipe holding spliced pages */
+	if (c->inflight > (unsigned)(c->recv_armed != 0) || c->pipe_bytes ||
+	    (c->zc && c->zc->pending))
+		return 0;
+	if (!c->aborted && (ioctl(c->fd, SIOCOUTQ, &q) < 0 || q > 0))
+		return 0;
+	if (!c->selflen)
+		return 1;       /* never queued a page by reference */
+	return diag_queued(w->lease.diag, &c->peer, &c->self) == 0;
+}
+
+/* Where the last response that queued f's pages ends; 0 if none did. */
+static uint64_t taint_end(const struct zc_lease_taint *t, const struct zc_file *f)
+{
+	uint64_t end = 0;
+	for (unsigned i = 0; i < t->n; i++)
+		if (zc_file_same_inode(t->s[i].f, f) && t->s[i].end > end)
+			end = t->s[i].end;
+	return end;
+}
+
+static int taint_has(const struct zc_lease_taint *t, const struct zc_file *f)
+{
+	return t->lost || taint_end(t, f) != 0;
+}
+
+static void taint_clear(struct zc_lease_taint *t)
+{
+	while (t->n)
+		zc_file_unref(t->s[--t->n].f);
+	t->lost = 0;
+}
+
+static void taint_forget(struct zc_lease_taint *t, const struct zc_file *f)
+{
+	for (unsigned i = 0; i < t->n;) {
+		if (zc_file_same_inode(t->s[i].f, f)) {
+			zc_file_unref(t->s[i].f);
+			t->s[i] = t->s[--t->n];
+		} else {
+			i++;
+		}
+	}
+}
+
+/* The peer has consumed the first pos bytes we wrote on c: we wrote
+ * sent_total, SIOCOUTQ of them are not acknowledged, and a peer on this
+ * host has not read rqueue of the acknowledged ones. (kTLS adds record
+ * bytes this count does not know of, and a reset connection has no send
+ * queue to ask: for those only a full drain will do.) */
+static int conn_consumed(struct zc_worker *w, struct zc_conn *c, uint64_t pos)
+{
+	if (c->ktls_tx || c->aborted)
+		return conn_drained(w, c);
+	int q = 0;
+	if (ioctl(c->fd, SIOCOUTQ, &q) < 0)
+		return 0;
+	long rq = c->selflen ? diag_queued(w->lease.diag, &c->peer, &c->self) : 0;
+	if (rq < 0)
+		return 0;
+	return (int64_t)c->sent_total - q - rq >= (int64_t)pos;
+}
+
+void zc_lease_taint(struct zc_conn *c, struct zc_file *f)
+{
+	struct zc_lease_taint *t = &c->shared;
+	if (f->lease == ZC_LEASE_NONE || f->lease == ZC_LEASE_DENIED)
+		return;         /* unprotected anyway: nothing to wait for */
+	uint64_t end = c->sent_total + zc_resp_total(&c->resp);
+	for (unsigned i = 0; i < t->n; i++)
+		if (zc_file_same_inode(t->s[i].f, f)) {
+			t->s[i].end = end;
+			return;
+		}
+	if (t->n == ZC_LEASE_SHARED && conn_drained(c->w, c))
+		taint_clear(t);
+	if (t->n == ZC_LEASE_SHARED) {
+		t->lost = 1;
+		return;
+	}
+	if (!c->selflen) {
+		socklen_t sl = sizeof(c->self);
+		if (getsockname(c->fd, (struct sockaddr *)&c->self, &sl) == 0)
+			c->selflen = sl;
+	}
+	zc_file_ref(f);
+	t->s[t->n].f = f;
+	t->s[t->n].end = end;
+	t->n++;
+}
+
+static int page_sharing(enum zc_strategy s)
+{
+	return s == ZC_SEND_SENDFILE || s == ZC_SEND_SPLICE || s == ZC_SEND_MSG_ZEROCOPY ||
+	       s == ZC_SEND_SEND_ZC;
+}
+
+int zc_lease_hold(const struct zc_conn *c)
+{
+	const struct zc_file *f = c->resp.file;
+	return f && f->lease == ZC_LEASE_BREAKING && page_sharing(c->resp.strategy);
+}
+
+void zc_lease_conn_free(struct zc_conn *c)
+{
+	struct zc_worker *w = c->w;
+	struct zc_lease_worker *lw = &w->lease;
+	if (!c->shared.n && !c->shared.lost)
+		return;
+	/* After the peer's own close its receive queue is gone, and a lease
+	 * reset came after the peer had consumed all but the response it cut
+	 * short. Otherwise a peer on this host may still hold our pages:
+	 * remember the addresses, and let a break look the two sockets up. */
+	struct zc_lease_orphan *o = NULL;
+	if (!c->peer_closed && !c->lease_reset && c->selflen && lw->norphans < ZC_LEASE_ORPHANS_MAX)
+		o = calloc(1, sizeof(*o));
+	if (!o) {
+		taint_clear(&c->shared);
+		return;
+	}
+	o->t = c->shared;
+	memset(&c->shared, 0, sizeof(c->shared));
+	o->local = c->self;
+	o->peer = c->peer;
+	o->expires_ms = w->now_ms + ZC_LEASE_ORPHAN_MS;
+	o->next = lw->orphans;
+	lw->orphans = o;
+	lw->norphans++;
+}
+
+/* A freed connection is drained when neither its (closing) socket nor a
+ * local peer's still queues anything. */
+static int orphan_drained(struct zc_lease_worker *lw, struct zc_lease_orphan *o)
+{
+	return diag_queued(lw->diag, &o->local, &o->peer) == 0 &&
+	       diag_queued(lw->diag, &o->peer, &o->local) == 0;
+}
+
+/* Forget orphans that expired, or (f given) that held f's pages and have
+ * drained. Returns 1 when one holding f's pages has not drained yet. */
+static int orphans_sweep(struct zc_worker *w, const struct zc_file *f)
+{
+	struct zc_lease_worker *lw = &w->lease;
+	int pending = 0;
+	for (struct zc_lease_orphan **pp = &lw->orphans, *o; (o = *pp);) {
+		int mine = f && taint_has(&o->t, f);
+		if (w->now_ms >= o->expires_ms || (mine && orphan_drained(lw, o))) {
+			*pp = o->next;
+			taint_clear(&o->t);
+			free(o);
+			lw->norphans--;
+		} else {
+			pending |= mine;
+			pp = &o->next;
+		}
+	}
+	return pending;
+}
+
+/* ---- breaks ----------------------------------------------------------- */
+
+static int sending_from(const struct zc_conn *c, const struct zc_file *f)
+{
+	const struct zc_resp *r = &c->resp;
+	return c->state == ZC_CS_WRITING && r->file && zc_file_same_inode(r->file, f) &&
+	       page_sharing(r->strategy);
+}
+
+static void reset_conn(struct zc_worker *w, struct zc_conn *c, const struct zc_file *f)
+{
+	zc_count(&w->stats.lease_resets, 1);
+	zc_log_warn("%s: file \"%s\" is being changed in place while sent; resetting the "
+		    "connection (%s)", c->peer_text, f->key,
+		    sending_from(c, f) ? "response cut short" : "writer waited too long");
+	c->lease_reset = 1;
+	zc_disconnect(c->fd);
+	zc_conn_abort(c, "file changed while being sent");
+}
+
+/* One pass over a break: 1 when the lease can be given back.
+ * - A connection in the middle of a response from the file is reset once
+ *   its peer has consumed everything before that response: the peer then
+ *   holds part of one response that ends early, never a complete wrong one
+ *   (a reset leaves the peer's receive queue as it is).
+ * - One that finished responses from the file is forgotten once its peer
+ *   has consumed them (the end of the last one), busy or not.
+ * - At the deadline every one still waited for is reset and forgotten. */
+static int break_check(struct zc_worker *w, struct zc_lease_break *b)
+{
+	int pending = 0, late = w->now_ms >= b->deadline_ms;
+	for (struct zc_conn *c = w->conns, *n; c; c = n) {
+		n = c->next;
+		int sending = sending_from(c, b->f);
+		if (!sending && !taint_has(&c->shared, b->f))
+			continue;
+		uint64_t pos = sending ? c->resp_start
+			       : c->shared.lost ? c->sent_total : taint_end(&c->shared, b->f);
+		if (conn_consumed(w, c, pos)) {
+			if (sending) {
+				reset_conn(w, c, b->f);
+				taint_clear(&c->shared);
+			} else if (c->shared.lost) {
+				taint_clear(&c->shared);        /* consumed: all of it */
+			} else {
+				taint_forget(&c->shared, b->f);
+			}
+		} else if (late) {
+			/* the writer has waited long enough; what a local peer
+			 * has not read by now is beyond our reach */
+			if (!c->aborted)
+				reset_conn(w, c, b->f);
+			taint_clear(&c->shared);
+		} else {
+			pending = 1;
+		}
+	}
+	if (orphans_sweep(w, b->f) && !late)
+		pending = 1;
+	return !pending;
+}
+
+static void arm_timer(struct zc_worker *w)
+{
+	struct zc_lease_worker *lw = &w->lease;
+	if (lw->timer_armed || !lw->breaks)
+		return;
+	lw->ts.tv_sec = 0;
+	lw->ts.tv_nsec = ZC_LEASE_POLL_NS;
+	io_uring_prep_timeout(zc_loop_sqe(&w->loop, &lw->op_timer), &lw->ts, 0, 0);
+	lw->timer_armed = 1;
+}
+
+static void breaks_run(struct zc_worker *w)
+{
+	struct zc_lease_worker *lw = &w->lease;
+	w->now_ms = zc_now_ms();
+	for (struct zc_lease_break **pp = &lw->breaks, *b; (b = *pp);) {
+		if (break_check(w, b)) {
+			*pp = b->next;
+			zc_file_lease_release(b->f);
+			zc_log_debug("lease on %s given back", b->f->key);
+			zc_file_unref(b->f);
+			free(b);
+		} else {
+			pp = &b->next;
+		}
+	}
+	arm_timer(w);
+}
+
+static void on_timer(struct zc_op *op, int res, unsigned flags)
+{
+	(void)res;
+	(void)flags;
+	struct zc_worker *w = ZC_CONTAINER_OF(op, struct zc_worker, lease.op_timer);
+	w->lease.timer_armed = 0;
+	breaks_run(w);
+}
+
+static void break_start(struct zc_worker *w, struct zc_file *f)
+{
+	struct zc_lease_break *b = calloc(1, sizeof(*b));
+	zc_count(&w->stats.lease_breaks, 1);
+	f->lease = ZC_LEASE_BREAKING;   /* new responses copy; senders hold */
+	if (!b) {
+		zc_file_lease_release(f);
+		return;
+	}
+	zc_file_ref(f);
+	b->f = f;
+	b->deadline_ms = zc_now_ms() + w->lease.grace_ms;
+	b->next = w->lease.breaks;
+	w->lease.breaks = b;
+	zc_log_debug("lease on %s breaking: a writer waits", f->key);
+}
+
+/* Which of our leases broke: the signal names the descriptor; after a
+ * queue overflow (SIGIO) every lease is asked. */
+static void on_signals(struct zc_worker *w)
+{
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+	int found = 0;
+	while ((n = read(w->lease.sfd, si, sizeof(si))) > 0) {
+		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++) {
+			for (struct zc_file *f = w->fcache.leased, *nx; f; f = nx) {
+				nx = f->lease_next;
+				if (f->lease != ZC_LEASE_HELD)
+					continue;
+				if ((int)si[i].ssi_signo == zc_lease_signal() ?
+				    f->fd == (int)si[i].ssi_fd : fcntl(f->fd, F_GETLEASE) != F_RDLCK) {
+					break_start(w, f);
+					found = 1;
+				}
+			}
+		}
+	}
+	if (found)
+		breaks_run(w);
+}
+
+static void arm_sig(struct zc_worker *w);
+
+static void on_sig(struct zc_op *op, int res, unsigned flags)
+{
+	struct zc_worker *w = ZC_CONTAINER_OF(op, struct zc_worker, lease.op_sig);
+	if (res >= 0)
+		on_signals(w);
+	if (!(flags & IORING_CQE_F_MORE) && res != -ECANCELED)
+		arm_sig(w);
+}
+
+static void arm_sig(struct zc_worker *w)
+{
+	struct io_uring_sqe *sqe = zc_loop_sqe(&w->loop, &w->lease.op_sig);
+	io_uring_prep_poll_multishot(sqe, w->lease.sfd, POLLIN);
+}
+
+void zc_lease_tick(struct zc_worker *w)
+{
+	if (w->lease.sfd < 0)
+		return;
+	on_signals(w);          /* in case a poll wake-up was missed */
+	if (w->lease.orphans)
+		orphans_sweep(w, NULL);         /* expiry only: no lookups */
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+static uint64_t grace_ms(void)
+{
+	FILE *fp = fopen("/proc/sys/fs/lease-break-time", "r");
+	long s = 45;
+	if (fp) {
+		if (fscanf(fp, "%ld", &s) != 1)
+			s = 45;
+		fclose(fp);
+	}
+	uint64_t g = s > 1 ? (uint64_t)s * 1000 / 2 : 500;
+	return g < ZC_LEASE_GRACE_MS ? g : ZC_LEASE_GRACE_MS;
+}
+
+void zc_lease_worker_config(struct zc_worker *w, int enabled)
+{
+	w->fcache.lease_on = enabled && w->lease.sfd >= 0;
+}
+
+void zc_lease_worker_init(struct zc_worker *w, int enabled)
+{
+	struct zc_lease_worker *lw = &w->lease;
+	sigset_t set;
+	sigemptyset(&set);
+	zc_lease_sigset(&set);
+	lw->op_sig.cb = on_sig;
+	lw->op_timer.cb = on_timer;
+	lw->grace_ms = grace_ms();
+	lw->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	lw->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (lw->sfd < 0)
+		zc_log_warn("worker %d: signalfd: %s; file leases off", w->id, strerror(errno));
+	if (lw->diag < 0)
+		zc_log_warn("worker %d: sock_diag: %s; lease breaks wait only for our own "
+			    "send queues", w->id, strerror(errno));
+	w->fcache.lease_sig = zc_lease_signal();
+	w->fcache.lease_tid = (int)syscall(SYS_gettid);
+	zc_lease_worker_config(w, enabled);
+	if (lw->sfd >= 0)
+		arm_sig(w);
+}
+
+void zc_lease_worker_fini(struct zc_worker *w)
+{
+	struct zc_lease_worker *lw = &w->lease;
+	while (lw->breaks) {
+		struct zc_lease_break *b = lw->breaks;
+		lw->breaks = b->next;
+		zc_file_lease_release(b->f);
+		zc_file_unref(b->f);
+		free(b);
+	}
+	while (lw->orphans) {
+		struct zc_lease_orphan *o = lw->orphans;
+		lw->orphans = o->next;
+		taint_clear(&o->t);
+		free(o);
+	}
+	if (lw->sfd >= 0)
+		close(lw->sfd);
+	if (lw->diag >= 0)
+		close(lw->diag);
+	lw->sfd = lw->diag = -1;
+}
+
+/* ---- privileges ------------------------------------------------------- */
+
+int zc_lease_keep_cap_begin(void)
+{
+	return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
+}
+
+/* After setuid(): the permitted set survived (PR_SET_KEEPCAPS) but the
+ * effective one was cleared; keep CAP_LEASE alone in both. */
+int zc_lease_keep_cap_end(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	d[CAP_LEASE / 32].permitted = d[CAP_LEASE / 32].effective = 1u << (CAP_LEASE % 32);
+	int r = (int)syscall(SYS_capset, &h, d);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return r;
+}

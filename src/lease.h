@@ -1,0 +1,87 @@
+/* lease.h - keeping files that are being sent from changing underneath.
+ *
+ * sendfile, splice, MSG_ZEROCOPY and SEND_ZC hand page-cache pages to the
+ * socket by reference. The pages stay referenced until the peer has
+ * acknowledged them and, when the peer is on this host, until it has read
+ * them. A truncation in place zeroes the part of a page past the new end,
+ * and a rewrite puts new bytes there: a response already queued in full
+ * would then reach the client complete but wrong.
+ *
+ * Each worker takes a read lease on every file it serves (file.c). A
+ * process that opens such a file for writing, or truncates it, waits in the
+ * kernel until the lease is given back (fcntl(2), "Leases"). On the break
+ * signal the worker stops sending the file's pages, waits until every
+ * connection that queued them has nothing left in flight (our send queue,
+ * and the receive queue of a peer on this host, read through sock_diag(7)),
+ * resets those still in the middle of a response from that file, and then
+ * gives the lease back. The writer proceeds; meanwhile new responses for
+ * the file are copied, which is exact under any change. */
+#ifndef ZC_LEASE_H
+#define ZC_LEASE_H
+#include <signal.h>
+#include <stdint.h>
+#include <linux/time_types.h>
+#include "loop.h"
+
+struct zc_worker;
+struct zc_conn;
+struct zc_file;
+
+#define ZC_LEASE_SHARED 4       /* files a connection remembers having queued */
+
+/* What a connection may still have in flight by reference: files, each
+ * with the stream position (bytes written on the connection) where the
+ * last response that queued its pages ends. */
+struct zc_lease_taint {
+	struct {
+		struct zc_file *f;      /* referenced: keeps fd and lease */
+		uint64_t end;
+	} s[ZC_LEASE_SHARED];
+	unsigned n;
+	int lost;               /* more files than slots: affected by every break */
+};
+
+struct zc_lease_break;
+struct zc_lease_orphan;
+
+struct zc_lease_worker {
+	int sfd;                /* signalfd for the break signal (and SIGIO) */
+	int diag;               /* NETLINK_SOCK_DIAG socket, -1 when unavailable */
+	struct zc_op op_sig;
+	struct zc_op op_timer;
+	struct __kernel_timespec ts;
+	int timer_armed;
+	uint64_t grace_ms;      /* longest wait before the lease is given back */
+	struct zc_lease_break *breaks;
+	struct zc_lease_orphan *orphans;
+	unsigned norphans;
+};
+
+/* The signal a lease break arrives with. */
+int zc_lease_signal(void);
+/* Add the signals that lease breaks use to set (every thread blocks them;
+ * only workers read them, through their signalfd). */
+void zc_lease_sigset(sigset_t *set);
+
+/* In the worker thread, before serving: set up the signalfd, the diag
+ * socket, and the file cache's lease owner. Leases stay off on failure. */
+void zc_lease_worker_init(struct zc_worker *w, int enabled);
+void zc_lease_worker_fini(struct zc_worker *w);
+/* Config changed (reload): leases on or off from now on. */
+void zc_lease_worker_config(struct zc_worker *w, int enabled);
+/* Timer tick: breaks whose signal was lost, orphans that expired. */
+void zc_lease_tick(struct zc_worker *w);
+
+/* A response on c is about to queue f's pages by reference. */
+void zc_lease_taint(struct zc_conn *c, struct zc_file *f);
+/* Nonzero while c must not queue more pages of its response's file. */
+int zc_lease_hold(const struct zc_conn *c);
+/* c is being freed: what it may still have in flight is watched on. */
+void zc_lease_conn_free(struct zc_conn *c);
+
+/* Dropping root for `user`: keep CAP_LEASE (leases on files the user does
+ * not own). Call begin before setuid() and end after it. */
+int zc_lease_keep_cap_begin(void);
+int zc_lease_keep_cap_end(void);
+
+#endif

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""File leases (src/lease.h): a file truncated in place while a response
+that queued its pages by reference sits unread in a local client's receive
+queue.
+
+Over loopback, sendfile's page-cache pages go into the client's receive
+queue as they are; truncating the file zeroes the part of the page past the
+new end, under the client's feet. With file_leases on (the default) the
+truncation waits until the client has read the response; with it off, the
+client reads zeros in a complete response (the negative control). The wait
+is bounded, and a writer that opens with O_NONBLOCK is told EAGAIN while the
+lease is being given back."""
+
+import errno
+import fcntl
+import termios
+
+from zctest import *
+
+SIZE = 100 * 1024 + 123         # fits a raised receive buffer whole
+NEW_END = 1000                  # inside the first page
+
+
+def _queued(sock):
+    """Bytes in the client socket's receive queue (FIONREAD)."""
+    import array
+    a = array.array('i', [0])
+    fcntl.ioctl(sock.fileno(), termios.FIONREAD, a, True)
+    return a[0]
+
+
+def _request_unread(s, body):
+    """Send GET /f.bin on a connection with a large receive buffer and wait
+    until the whole response sits in that buffer, unread."""
+    c = s.conn(rcvbuf=1 << 20)
+    c.send_request('/f.bin')
+    wait_for(lambda: _queued(c.sock) >= len(body), timeout=3,
+             msg='the whole response queued at the client')
+    return c
+
+
+class Truncator(threading.Thread):
+    def __init__(self, path, size):
+        threading.Thread.__init__(self, daemon=True)
+        self.path, self.size = path, size
+        self.t0 = self.t1 = None
+        self.error = None
+
+    def run(self):
+        self.t0 = time.monotonic()
+        try:
+            os.truncate(self.path, self.size)
+        except OSError as e:
+            self.error = e
+        self.t1 = time.monotonic()
+
+
+def _serve_and_truncate(leases):
+    conf = {'send_strategy': 'sendfile', 'file_leases': 'on' if leases else 'off'}
+    with Server(conf=conf) as s:
+        body = rand_bytes(SIZE)
+        s.put('f.bin', body)
+        eq(s.get('/f.bin').body, body, 'first GET')
+        c = _request_unread(s, body)
+        t = Truncator(s.path('f.bin'), NEW_END)
+        t.start()
+        time.sleep(0.4)
+        blocked = t.is_alive()
+        r = c.read_response()
+        c.close()
+        t.join(10)
+        check(not t.is_alive(), 'truncate(2) still blocked after the client read')
+        check(t.error is None, 'truncate failed: %s' % t.error)
+        eq(r.status, 200, 'status')
+        eq(len(r.body), SIZE, 'body length (Content-Length was sent before the truncation)')
+        return s, blocked, r.body, body, t
+
+
+def test_truncation_waits_until_local_client_read():
+    s, blocked, got, body, t = _serve_and_truncate(True)
+    check(blocked, 'truncate(2) went ahead while the response was unread: lease not held')
+    eq(got == body, True, 'a complete response is exactly the file as it was')
+    check(t.t1 - t.t0 >= 0.35, 'truncate(2) waited %.3fs' % (t.t1 - t.t0))
+
+
+def test_truncation_without_leases_corrupts_unread_response():
+    """Negative control: what the lease prevents does happen without it."""
+    s, blocked, got, body, t = _serve_and_truncate(False)
+    check(not blocked, 'truncate(2) blocked with file_leases off')
+    if got == body:
+        skip('this kernel did not share page-cache pages with the local client '
+             '(nothing for a lease to prevent here)')
+    first = next(i for i in range(SIZE) if got[i] != body[i])
+    check(first >= NEW_END, 'bytes before the new end changed (first at %d)' % first)
+    eq(got[NEW_END:4096], bytes(4096 - NEW_END), 'the rest of the first page reads as zeros')
+
+
+def test_writer_wait_is_bounded():
+    """A local client that never reads holds the writer for the grace
+    period only (5 s, well inside the kernel's lease-break-time)."""
+    with Server(conf={'send_strategy': 'sendfile'}) as s:
+        body = rand_bytes(SIZE)
+        s.put('f.bin', body)
+        c = _request_unread(s, body)
+        t = Truncator(s.path('f.bin'), NEW_END)
+        t.start()
+        t.join(15)
+        check(not t.is_alive(), 'truncate(2) blocked for more than 15 s')
+        waited = t.t1 - t.t0
+        check(3.0 <= waited <= 8.0, 'truncate(2) waited %.2fs, expected about 5 s' % waited)
+        st = s.status()
+        check(st['leases']['resets'] >= 1, 'the unread connection was reset: %s'
+              % st['leases'])
+        c.close()
+        s.serves_ok('after a lease grace period ran out')
+
+
+def test_nonblocking_writer_gets_eagain_once():
+    """open(O_WRONLY|O_NONBLOCK) on a leased file fails with EAGAIN while
+    the lease is given back (fcntl(2), "Leases"); the next open works."""
+    with Server(conf={'send_strategy': 'sendfile'}) as s:
+        body = rand_bytes(SIZE)
+        s.put('f.bin', body)
+        eq(s.get('/f.bin').body, body, 'GET')
+        try:
+            fd = os.open(s.path('f.bin'), os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+            fail_first = False
+        except OSError as e:
+            eq(e.errno, errno.EAGAIN, 'errno of the first open')
+            fail_first = True
+        check(fail_first, 'the first non-blocking open for writing did not see the lease')
+        def opens():
+            try:
+                os.close(os.open(s.path('f.bin'), os.O_WRONLY | os.O_NONBLOCK))
+                return True
+            except OSError:
+                return False
+        wait_for(opens, timeout=2, msg='a later open for writing succeeds')
+        st = s.status()
+        check(st['leases']['breaks'] >= 1, 'lease breaks counted: %s'
+              % st['leases'])
+        # while a writer holds it open, responses are copied (exact), and
+        # the new content is what is served
+        with open(s.path('f.bin'), 'r+b') as w:
+            w.write(b'x' * 10)
+            w.flush()
+            r = s.get('/f.bin')
+            eq(r.body, b'x' * 10 + body[10:], 'body while a writer has the file open')
+        st2 = s.status()
+        check(st2['send']['copy']['bytes'] > st['send']['copy']['bytes'],
+              'the response during the write was copied: %s' % st2['send'])
+
+
+def test_leases_kept_after_dropping_privileges():
+    """With `user`, CAP_LEASE is kept so files owned by others are leased."""
+    if os.geteuid() != 0:
+        skip('needs root to test the user directive')
+    import pwd
+    try:
+        pwd.getpwnam('nobody')
+    except KeyError:
+        skip('no user "nobody"')
+    s = Server(conf={'user': 'nobody', 'send_strategy': 'sendfile'})
+    os.chmod(s.tmp, 0o755)
+    body = rand_bytes(SIZE)
+    s.put('f.bin', body)
+    with s:
+        eq(s.get('/f.bin').body, body, 'GET as nobody')
+        c = _request_unread(s, body)
+        t = Truncator(s.path('f.bin'), NEW_END)
+        t.start()
+        time.sleep(0.3)
+        check(t.is_alive(), 'truncate(2) went ahead: no lease on a root-owned file')
+        eq(c.read_response().body, body, 'exact body')
+        c.close()
+        t.join(10)
+        with open(s.out_path, 'rb') as f:
+            log = f.read().decode(errors='replace')
+        check('cannot lease' not in log, 'lease refused:\n%s' % log[-2000:])
+        caps = open('/proc/%d/status' % s.pid).read()
+        eff = int(re.search(r'^CapEff:\s+(\w+)', caps, re.M).group(1), 16)
+        eq(eff, 1 << 28, 'effective capabilities: CAP_LEASE (28) alone')
+
+
+if __name__ == '__main__':
+    main()
