@@ -3,6 +3,7 @@
 #include "conn.h"
 #include "file.h"
 #include "log.h"
+#include "probe.h"
 #include "worker.h"
 #include "zc.h"
 
@@ -497,7 +498,15 @@ void zc_lease_worker_init(struct zc_worker *w, int enabled)
 	lw->op_timer.cb = on_timer;
 	lw->grace_ms = grace_ms();
 	lw->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	lw->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	/* without inet_diag every lookup would read as "no such socket", that
+	 * is, as drained: then consumption is never known, and a break waits
+	 * for its deadline wherever a connection queued the file's pages */
+	if (!zc_server.probe || zc_server.probe->sock_diag)
+		lw->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	else
+		errno = EPROTONOSUPPORT;
+	if (zc_server.probe && !zc_server.probe->leases)
+		enabled = 0;
 	if (lw->sfd < 0)
 		zc_log_warn("worker %d: signalfd: %s; file leases off", w->id, strerror(errno));
 	if (lw->diag < 0)

@@ -3,6 +3,9 @@
 #include "config.h"
 #include "send.h"
 
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -35,6 +38,43 @@ static int sock_zerocopy(void)
 	return ok;
 }
 
+static int leases_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/fs/leases-enable", "r");
+	int v = 1;              /* absent: leases are not switchable, so on */
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v == 1;
+}
+
+/* An empty TCP dump (no states asked for): a kernel without inet_diag
+ * answers ENOENT instead of an empty NLMSG_DONE. */
+static int tcp_diag_works(void)
+{
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0;
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req;
+	memset(&req, 0, sizeof(req));
+	req.nlh.nlmsg_len = sizeof(req);
+	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.r.sdiag_family = AF_INET;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	struct nlmsghdr ans[64];
+	int ok = send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
+		 recv(nl, ans, sizeof(ans), 0) >= (ssize_t)sizeof(ans[0]) &&
+		 ans[0].nlmsg_type != NLMSG_ERROR;
+	close(nl);
+	return ok;
+}
+
 void zc_probe_run(struct zc_probe *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -49,6 +89,8 @@ void zc_probe_run(struct zc_probe *p)
 	}
 	p->so_zerocopy = sock_zerocopy();
 	p->ktls = ulp_has_tls();
+	p->leases = leases_enabled();
+	p->sock_diag = tcp_diag_works();
 }
 
 static const char *yesno(int v)
@@ -70,4 +112,6 @@ void zc_probe_print(FILE *out, const struct zc_probe *p)
 		yesno(p->op_splice), yesno(p->op_send_zc), yesno(p->op_sendmsg_zc));
 	fprintf(out, "SO_ZEROCOPY: %s\n", yesno(p->so_zerocopy));
 	fprintf(out, "kernel TLS (tcp ulp \"tls\"): %s\n", yesno(p->ktls));
+	fprintf(out, "file leases: %s; sock_diag for TCP: %s\n", yesno(p->leases),
+		yesno(p->sock_diag));
 }

@@ -1,5 +1,6 @@
 /* probe.h - what the running kernel offers, found at startup (never
- * assumed from headers): io_uring opcodes, SO_ZEROCOPY, the tls ULP. */
+ * assumed from headers): io_uring opcodes, SO_ZEROCOPY, the tls ULP,
+ * file leases and sock_diag (lease.h). */
 #ifndef ZC_PROBE_H
 #define ZC_PROBE_H
 #include <stdio.h>
@@ -9,6 +10,8 @@ struct zc_probe {
 	int op_splice, op_send_zc, op_sendmsg_zc, op_multishot_accept;
 	int so_zerocopy;
 	int ktls;               /* "tls" in /proc/sys/net/ipv4/tcp_available_ulp */
+	int leases;             /* /proc/sys/fs/leases-enable is 1 */
+	int sock_diag;          /* NETLINK_SOCK_DIAG answers for TCP (inet_diag) */
 };
 
 void zc_probe_run(struct zc_probe *p);

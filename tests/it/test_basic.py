@@ -19,6 +19,15 @@ def test_version():
     check(m.group(1) in out, '-V does not print version %s: %r' % (m.group(1), out))
     for strategy in ('copy', 'sendfile'):
         check(strategy in out, '-V does not mention send path %r: %r' % (strategy, out))
+    # what -V says about leases matches the kernel's own switch
+    try:
+        with open('/proc/sys/fs/leases-enable') as f:
+            leases = f.read().strip() == '1'
+    except OSError:
+        leases = True
+    m = re.search(r'^file leases: (yes|no); sock_diag for TCP: (yes|no)$', out, re.M)
+    check(m, '-V does not report file leases and sock_diag: %r' % out)
+    eq(m.group(1) == 'yes', leases, '-V file leases against /proc/sys/fs/leases-enable')
 
 
 def test_get_file_and_standard_headers():
