@@ -207,8 +207,8 @@ static int conn_consumed(struct zc_worker *w, struct zc_conn *c, uint64_t pos)
 void zc_lease_taint(struct zc_conn *c, struct zc_file *f)
 {
 	struct zc_lease_taint *t = &c->shared;
-	if (f->lease == ZC_LEASE_NONE || f->lease == ZC_LEASE_DENIED)
-		return;         /* unprotected anyway: nothing to wait for */
+	if (f->lease == ZC_LEASE_NONE || f->lease == ZC_LEASE_DENIED || t->lost)
+		return;         /* unprotected anyway, or already waited for by every break */
 	uint64_t end = c->sent_total + zc_resp_total(&c->resp);
 	for (unsigned i = 0; i < t->n; i++)
 		if (zc_file_same_inode(t->s[i].f, f)) {
@@ -340,8 +340,8 @@ static int break_check(struct zc_worker *w, struct zc_lease_break *b)
 			       : c->shared.lost ? c->sent_total : taint_end(&c->shared, b->f);
 		if (conn_consumed(w, c, pos)) {
 			if (sending) {
-				reset_conn(w, c, b->f);
 				taint_clear(&c->shared);
+				reset_conn(w, c, b->f);         /* may free c */
 			} else if (c->shared.lost) {
 				taint_clear(&c->shared);        /* consumed: all of it */
 			} else {
@@ -350,9 +350,9 @@ static int break_check(struct zc_worker *w, struct zc_lease_break *b)
 		} else if (late) {
 			/* the writer has waited long enough; what a local peer
 			 * has not read by now is beyond our reach */
-			if (!c->aborted)
-				reset_conn(w, c, b->f);
 			taint_clear(&c->shared);
+			if (!c->aborted)
+				reset_conn(w, c, b->f);         /* may free c */
 		} else {
 			pending = 1;
 		}
