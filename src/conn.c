@@ -207,6 +207,13 @@ static void arm_recv(struct zc_conn *c, struct zc_op *op)
 {
 	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, op);
 	io_uring_prep_recv(sqe, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+	/* After a response the next request has rarely arrived yet: wait for
+	 * readiness first instead of a receive that fails with EAGAIN and then
+	 * waits anyway (io_uring_enter(2), IORING_RECVSEND_POLL_FIRST; one
+	 * tcp_recvmsg less per keep-alive request, bench/README.md). A fresh
+	 * connection's request is usually there already: try at once. */
+	if (c->requests)
+		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
 	c->recv_armed = 1;
 	zc_conn_op_start(c);
 }

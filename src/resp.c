@@ -132,28 +132,59 @@ void zc_resp_add_file(struct zc_resp *r, struct zc_file *f, uint64_t off, uint64
 	r->body_len += len;
 }
 
+static char *put(char *p, const void *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+#define PUTS(p, lit) put((p), (lit), sizeof(lit) - 1)
+
+/* Decimal digits of v at the end of tmp[24]; returns where they start. */
+static char *dec(uint64_t v, char tmp[24], size_t *len)
+{
+	char *e = tmp + 24, *q = e;
+	do {
+		*--q = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	*len = (size_t)(e - q);
+	return q;
+}
+
+/* Every response pays for its head, so it is built with one reservation
+ * and plain copies of pieces whose lengths are known (the per-file lines
+ * come prebuilt in `extra`; the Date is formatted once a second). */
 int zc_resp_finish(struct zc_resp *r, int status, const char *extra, size_t extra_len)
 {
 	struct zc_buf *b = &r->buf;
-	size_t start = b->len;
-	r->status = status;
-	zc_buf_adds(b, "HTTP/1.1 ");
-	zc_buf_u64(b, (uint64_t)status);
-	zc_buf_add(b, " ", 1);
-	zc_buf_adds(b, zc_status_reason(status));
-	zc_buf_adds(b, "\r\nServer: " SERVER_NAME "\r\nDate: ");
-	zc_buf_adds(b, zc_resp_date());
+	const char *reason = zc_status_reason(status), *date = zc_resp_date();
+	char st[24], cl[24];
+	size_t rl = strlen(reason), dl = strlen(date), sl, cll = 0;
+	const char *sp = dec((uint64_t)status, st, &sl), *clp = NULL;
 	/* RFC 9110 8.6: 304 carries no Content-Length of its own body */
-	if (status != 304) {
-		zc_buf_adds(b, "\r\nContent-Length: ");
-		zc_buf_u64(b, r->body_len);
-	}
-	zc_buf_adds(b, r->keepalive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
-	if (extra_len)
-		zc_buf_add(b, extra, extra_len);
-	zc_buf_add(b, "\r\n", 2);
+	if (status != 304)
+		clp = dec(r->body_len, cl, &cll);
+	zc_buf_reserve(b, 96 + sizeof(SERVER_NAME) + sl + rl + dl + cll + extra_len);
 	if (b->oom)
 		return -1;
+	size_t start = b->len;
+	char *p = b->p + start;
+	p = PUTS(p, "HTTP/1.1 ");
+	p = put(p, sp, sl);
+	*p++ = ' ';
+	p = put(p, reason, rl);
+	p = PUTS(p, "\r\nServer: " SERVER_NAME "\r\nDate: ");
+	p = put(p, date, dl);
+	if (clp) {
+		p = PUTS(p, "\r\nContent-Length: ");
+		p = put(p, clp, cll);
+	}
+	p = r->keepalive ? PUTS(p, "\r\nConnection: keep-alive\r\n") : PUTS(p, "\r\nConnection: close\r\n");
+	if (extra_len)
+		p = put(p, extra, extra_len);
+	p = PUTS(p, "\r\n");
+	b->len = (size_t)(p - b->p);
+	r->status = status;
 	r->seg[0].kind = ZC_SEG_MEM;
 	r->seg[0].off = start;
 	r->seg[0].len = b->len - start;
