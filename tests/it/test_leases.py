@@ -55,6 +55,13 @@ class Truncator(threading.Thread):
         self.t1 = time.monotonic()
 
 
+def _need_leases(s):
+    """Skip (77) where this file system or kernel refuses leases: zcserve
+    then logs 'cannot lease' once and sends unprotected."""
+    if 'cannot lease' in s.output():
+        skip('file leases refused here: %s' % s.output_tail(300).strip())
+
+
 def _serve_and_truncate(leases):
     conf = {'send_strategy': 'sendfile', 'file_leases': 'on' if leases else 'off'}
     with Server(conf=conf) as s:
@@ -69,6 +76,8 @@ def _serve_and_truncate(leases):
         r = c.read_response()
         c.close()
         t.join(10)
+        if leases and not blocked:
+            _need_leases(s)
         check(not t.is_alive(), 'truncate(2) still blocked after the client read')
         check(t.error is None, 'truncate failed: %s' % t.error)
         eq(r.status, 200, 'status')
@@ -102,6 +111,7 @@ def test_writer_wait_is_bounded():
         body = rand_bytes(SIZE)
         s.put('f.bin', body)
         c = _request_unread(s, body)
+        _need_leases(s)
         t = Truncator(s.path('f.bin'), NEW_END)
         t.start()
         t.join(15)
@@ -122,6 +132,7 @@ def test_nonblocking_writer_gets_eagain_once():
         body = rand_bytes(SIZE)
         s.put('f.bin', body)
         eq(s.get('/f.bin').body, body, 'GET')
+        _need_leases(s)
         try:
             fd = os.open(s.path('f.bin'), os.O_WRONLY | os.O_NONBLOCK)
             os.close(fd)
