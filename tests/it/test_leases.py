@@ -106,8 +106,11 @@ def test_truncation_without_leases_corrupts_unread_response():
 
 def test_writer_wait_is_bounded():
     """A local client that never reads holds the writer for the grace
-    period only (5 s, well inside the kernel's lease-break-time)."""
-    with Server(conf={'send_strategy': 'sendfile'}) as s:
+    period only (5 s, well inside the kernel's lease-break-time).
+    keepalive_timeout is longer than that, so the connection is still
+    there to be reset (a connection the server closed itself is only
+    watched until then)."""
+    with Server(conf={'send_strategy': 'sendfile', 'keepalive_timeout': '30s'}) as s:
         body = rand_bytes(SIZE)
         s.put('f.bin', body)
         c = _request_unread(s, body)
