@@ -550,14 +550,35 @@ int zc_lease_keep_cap_begin(void)
 }
 
 /* After setuid(): the permitted set survived (PR_SET_KEEPCAPS) but the
- * effective one was cleared; keep CAP_LEASE alone in both. */
+ * effective one was cleared. Keep CAP_LEASE alone, in both, if it was
+ * permitted at all (a container may have withheld it); otherwise keep
+ * nothing. Either way the result is read back: a server that dropped root
+ * must never run on with any other capability. Returns 1 when CAP_LEASE
+ * is kept, 0 when none is, -1 when the sets could not be cleared (the
+ * caller must not go on). */
 int zc_lease_keep_cap_end(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct d[2];
+	const unsigned w = CAP_LEASE / 32, bit = 1u << (CAP_LEASE % 32);
 	memset(d, 0, sizeof(d));
-	d[CAP_LEASE / 32].permitted = d[CAP_LEASE / 32].effective = 1u << (CAP_LEASE % 32);
-	int r = (int)syscall(SYS_capset, &h, d);
+	int had = syscall(SYS_capget, &h, d) == 0 && (d[w].permitted & bit);
+	memset(d, 0, sizeof(d));
+	if (had)
+		d[w].permitted = d[w].effective = bit;
+	if (syscall(SYS_capset, &h, d) < 0) {
+		memset(d, 0, sizeof(d));
+		had = 0;
+		syscall(SYS_capset, &h, d);
+	}
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-	return r;
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -1;
+	for (unsigned i = 0; i < 2; i++) {
+		unsigned keep = i == w && had ? bit : 0;
+		if ((d[i].permitted | d[i].effective | d[i].inheritable) & ~keep)
+			return -1;
+	}
+	return had;
 }

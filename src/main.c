@@ -103,9 +103,15 @@ static int drop_privileges(const char *user)
 		fprintf(stderr, "dropping privileges to \"%s\": %s\n", user, strerror(errno));
 		return -1;
 	}
-	if (zc_lease_keep_cap_end() < 0)
-		fprintf(stderr, "keeping CAP_LEASE: %s (file leases need file ownership)\n",
-			strerror(errno));
+	int kept = zc_lease_keep_cap_end();
+	if (kept < 0) {
+		fprintf(stderr, "dropping privileges to \"%s\": capabilities remain after setuid\n",
+			user);
+		return -1;
+	}
+	if (!kept)
+		fprintf(stderr, "user \"%s\": CAP_LEASE is not permitted here; file leases need "
+			"file ownership\n", user);
 	return 0;
 }
 

@@ -197,5 +197,37 @@ def test_leases_kept_after_dropping_privileges():
         eq(eff, 1 << 28, 'effective capabilities: CAP_LEASE (28) alone')
 
 
+def _drop_cap_lease_from_bounding_set():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(24, 28, 0, 0, 0) != 0:       # PR_CAPBSET_DROP, CAP_LEASE
+        os._exit(97)
+
+
+def test_user_without_cap_lease_keeps_no_capability():
+    """Where CAP_LEASE is not permitted (a container that withholds it),
+    dropping privileges must still leave no capability at all."""
+    if os.geteuid() != 0:
+        skip('needs root to test the user directive')
+    import pwd
+    try:
+        pwd.getpwnam('nobody')
+    except KeyError:
+        skip('no user "nobody"')
+    s = Server(conf={'user': 'nobody'}, preexec=_drop_cap_lease_from_bounding_set)
+    os.chmod(s.tmp, 0o755)
+    s.put('u.txt', b'no caps\n')
+    with s:
+        eq(s.get('/u.txt').body, b'no caps\n', 'GET as nobody without CAP_LEASE')
+        for tid in os.listdir('/proc/%d/task' % s.pid):
+            with open('/proc/%d/task/%s/status' % (s.pid, tid)) as f:
+                st = f.read()
+            for k in ('CapPrm', 'CapEff', 'CapInh'):
+                v = int(re.search(r'^%s:\s+(\w+)' % k, st, re.M).group(1), 16)
+                eq(v, 0, '%s of task %s' % (k, tid))
+        check('CAP_LEASE is not permitted' in s.output(), 'the missing capability is reported:\n%s'
+              % s.output_tail())
+
+
 if __name__ == '__main__':
     main()
