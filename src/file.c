@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "mime.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,48 +119,87 @@ static void lease_unlink(struct zc_file *f)
 	f->lease_prev = f->lease_next = NULL;
 }
 
-/* F_SETSIG before the lease so its break comes as a queued real-time
- * signal carrying the descriptor (si_fd), and F_SETOWN_EX after it: taking
- * a lease makes the whole process the owner, and the break must reach the
- * worker whose signalfd reads it (fcntl(2), "Leases"; fs/locks.c). */
-void zc_file_lease(struct zc_file *f)
+static int same_identity(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_mode == b->st_mode;
+}
+
+/* Take a read lease on fd. F_SETSIG before the lease so its break comes
+ * as a queued real-time signal carrying the descriptor (si_fd), and
+ * F_SETOWN_EX after it: taking a lease makes the whole process the owner,
+ * and the break must reach the worker whose signalfd reads it (fcntl(2),
+ * "Leases"; fs/locks.c). */
+static enum zc_lease_state lease_fd(struct zc_fcache *fc, int fd, const char *key)
+{
+	struct f_owner_ex own = { .type = F_OWNER_TID, .pid = fc->lease_tid };
+	if (fcntl(fd, F_SETSIG, fc->lease_sig) < 0 || fcntl(fd, F_SETLEASE, F_RDLCK) < 0) {
+		if (errno == EAGAIN || errno == EBUSY) {
+			fc->lease_busy++;
+			return ZC_LEASE_BUSY;   /* someone has it open for writing */
+		}
+		if (!fc->lease_denied++)
+			zc_log_warn("file_leases: cannot lease %s (%s): files changed in place "
+				    "while being sent may reach clients with stale bytes",
+				    key, strerror(errno));
+		return ZC_LEASE_DENIED;
+	}
+	if (fcntl(fd, F_SETOWN_EX, &own) < 0) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		return ZC_LEASE_DENIED;
+	}
+	/* A break that came between F_SETLEASE and F_SETOWN_EX went to the
+	 * process, not to us: a writer is opening the file right now. Nothing
+	 * was sent under this lease yet, so give it back at once. */
+	if (fcntl(fd, F_GETLEASE) != F_RDLCK) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		return ZC_LEASE_BUSY;
+	}
+	return ZC_LEASE_HELD;
+}
+
+static void lease_set(struct zc_file *f, enum zc_lease_state st)
 {
 	struct zc_fcache *fc = f->fc;
-	if (!fc || !fc->lease_on || f->lease == ZC_LEASE_HELD || f->lease == ZC_LEASE_DENIED ||
-	    f->lease == ZC_LEASE_BREAKING || !S_ISREG(f->st.st_mode))
+	f->lease = st;
+	if (st != ZC_LEASE_HELD)
 		return;
-	struct f_owner_ex own = { .type = F_OWNER_TID, .pid = fc->lease_tid };
-	if (fcntl(f->fd, F_SETSIG, fc->lease_sig) < 0 || fcntl(f->fd, F_SETLEASE, F_RDLCK) < 0) {
-		if (errno == EAGAIN || errno == EBUSY) {
-			f->lease = ZC_LEASE_BUSY;       /* someone has it open for writing */
-			fc->lease_busy++;
-		} else {
-			f->lease = ZC_LEASE_DENIED;
-			if (!fc->lease_denied++)
-				zc_log_warn("file_leases: cannot lease %s (%s): files changed in place "
-					    "while being sent may reach clients with stale bytes",
-					    f->key, strerror(errno));
-		}
-		return;
-	}
-	if (fcntl(f->fd, F_SETOWN_EX, &own) < 0) {
-		fcntl(f->fd, F_SETLEASE, F_UNLCK);
-		f->lease = ZC_LEASE_DENIED;
-		return;
-	}
-	f->lease = ZC_LEASE_HELD;
 	f->lease_prev = NULL;
 	f->lease_next = fc->leased;
 	if (fc->leased)
 		fc->leased->lease_prev = f;
 	fc->leased = f;
-	/* A break that came between F_SETLEASE and F_SETOWN_EX went to the
-	 * process, not to us: a writer is opening the file right now. Nothing
-	 * was sent under this lease yet, so give it back at once. */
-	if (fcntl(f->fd, F_GETLEASE) != F_RDLCK) {
+}
+
+/* (Re)take an existing entry's lease. A lease covers only what happens
+ * from the moment it is held: a writer may have come and gone since the
+ * entry was described, so the description is checked once the lease is
+ * ours. -ESTALE: the file changed; the caller drops the entry. After a
+ * break the lease is not retaken for a while, so that a writer that
+ * opens with O_NONBLOCK (and gets EAGAIN from a held lease) gets its
+ * turn; meanwhile responses are copied. */
+static int entry_lease(struct zc_file *f, uint64_t now_ms)
+{
+	struct zc_fcache *fc = f->fc;
+	if (!fc->lease_on || f->lease == ZC_LEASE_HELD || f->lease == ZC_LEASE_DENIED ||
+	    f->lease == ZC_LEASE_BREAKING || !S_ISREG(f->st.st_mode) || now_ms < f->lease_retry_ms)
+		return 0;
+	lease_set(f, lease_fd(fc, f->fd, f->key));
+	struct stat cur;
+	if (f->lease == ZC_LEASE_HELD && (fstat(f->fd, &cur) < 0 || !same_identity(&f->st, &cur))) {
 		zc_file_lease_release(f);
-		f->lease = ZC_LEASE_BUSY;
+		return -ESTALE;
 	}
+	return 0;
+}
+
+int zc_file_changed(const struct zc_file *f)
+{
+	struct stat cur;
+	if (f->lease == ZC_LEASE_HELD)
+		return 0;       /* a writer would have had to break it first */
+	return fstat(f->fd, &cur) < 0 || !same_identity(&f->st, &cur);
 }
 
 void zc_file_lease_release(struct zc_file *f)
@@ -169,6 +209,7 @@ void zc_file_lease_release(struct zc_file *f)
 	fcntl(f->fd, F_SETLEASE, F_UNLCK);
 	lease_unlink(f);
 	f->lease = ZC_LEASE_RELEASED;
+	f->lease_retry_ms = zc_now_ms() + ZC_LEASE_RETRY_MS;
 }
 
 void zc_file_unref(struct zc_file *f)
@@ -287,15 +328,21 @@ static void fill_headers(struct zc_file *f)
 	f->hdr_len = (unsigned)(t + n);
 }
 
-/* Small-file cache: read the content once, within a per-worker budget. */
+/* Small-file cache: read the content once, within a per-worker budget.
+ * Only content nobody can be writing (we hold the lease, or leases are
+ * off) is kept, and only if the file is still what the entry describes
+ * after the read: a read racing a writer could mix two versions. */
 static void fill_data(struct zc_fcache *fc, struct zc_file *f)
 {
 	size_t size = (size_t)f->st.st_size;
+	struct stat cur;
 	if (!S_ISREG(f->st.st_mode) || size == 0 || size > ZC_SMALL_FILE_MAX ||
-	    fc->data_bytes + size > ZC_SMALL_FILE_BUDGET)
+	    fc->data_bytes + size > ZC_SMALL_FILE_BUDGET || zc_file_unstable(f) ||
+	    (fc->lease_on && f->lease != ZC_LEASE_HELD && f->lease != ZC_LEASE_DENIED))
 		return;
 	char *d = malloc(size);
-	if (d && pread(f->fd, d, size, 0) == (ssize_t)size) {
+	if (d && pread(f->fd, d, size, 0) == (ssize_t)size && fstat(f->fd, &cur) == 0 &&
+	    same_identity(&f->st, &cur)) {
 		f->data = d;
 		fc->data_bytes += size;
 	} else {
@@ -303,12 +350,6 @@ static void fill_data(struct zc_fcache *fc, struct zc_file *f)
 	}
 }
 
-static int same_identity(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-	       a->st_mode == b->st_mode;
-}
 
 static struct zc_file *entry_new(struct zc_fcache *fc, const char *path, int fd, const struct stat *st)
 {
@@ -354,6 +395,33 @@ static struct zc_file *cache_find(struct zc_fcache *fc, const char *path)
 	return f;
 }
 
+/* A new entry for the file open on fd. The lease is taken before the
+ * fstat that describes the entry, so any change after that description
+ * breaks the lease first. */
+static int entry_open(struct zc_fcache *fc, const char *path, int fd, struct stat *st,
+		      uint64_t now_ms, struct zc_file **out)
+{
+	enum zc_lease_state ls = ZC_LEASE_NONE;
+	if (fc->lease_on && S_ISREG(st->st_mode)) {
+		ls = lease_fd(fc, fd, path);
+		if (ls != ZC_LEASE_DENIED && fstat(fd, st) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+	}
+	struct zc_file *f = entry_new(fc, path, fd, st);
+	if (!f) {
+		close(fd);              /* drops a lease taken on it */
+		return -ENOMEM;
+	}
+	lease_set(f, ls);
+	if (fc->max)
+		cache_insert(fc, f, now_ms);
+	*out = f;
+	return 0;
+}
+
 /* Revalidation, bounded by open_file_cache_valid: reopen the path (the
  * name may now resolve elsewhere) and compare identities. An unchanged file
  * keeps its entry; a changed one gets a fresh entry and generation, and the
@@ -370,13 +438,16 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 	if (f && now_ms - f->checked_ms < fc->cfg->open_file_cache_valid_ms &&
 	    (f->lease == ZC_LEASE_HELD ||
 	     (fstat(f->fd, &cur) == 0 && same_identity(&f->st, &cur)))) {
-		zc_file_lease(f);       /* retried while a writer had it open */
-		lru_unlink(f);
-		lru_push(fc, f);
-		f->refs++;
-		fc->hits++;
-		*out = f;
-		return 0;
+		if (entry_lease(f, now_ms) == 0) {
+			lru_unlink(f);
+			lru_push(fc, f);
+			f->refs++;
+			fc->hits++;
+			*out = f;
+			return 0;
+		}
+		cache_remove(fc, f);    /* changed before the lease was ours */
+		f = NULL;
 	}
 	fc->misses++;
 	int fd = open_beneath(fc, path + 1);
@@ -400,9 +471,8 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 		close(fd);
 		return -e;
 	}
-	if (f && same_identity(&f->st, &st)) {
+	if (f && same_identity(&f->st, &st) && entry_lease(f, now_ms) == 0) {
 		close(fd);
-		zc_file_lease(f);
 		f->checked_ms = now_ms;
 		f->refs++;
 		*out = f;
@@ -414,16 +484,7 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 		close(fd);
 		return -EACCES;         /* devices, FIFOs, sockets are never served */
 	}
-	f = entry_new(fc, path, fd, &st);
-	if (!f) {
-		close(fd);
-		return -ENOMEM;
-	}
-	zc_file_lease(f);
-	if (fc->max)
-		cache_insert(fc, f, now_ms);
-	*out = f;
-	return 0;
+	return entry_open(fc, path, fd, &st, now_ms, out);
 }
 
 int zc_file_open_in(struct zc_fcache *fc, const char *dirpath, const char *name,

@@ -15,11 +15,30 @@
 
 
 static void on_send(struct zc_op *op, int res, unsigned flags);
+static ssize_t fill(struct zc_conn *c, int *read);
 
 /* Fill the buffer from the current position. Stops at a file segment that
  * another strategy carries. Returns bytes gathered, or -1 when the file
- * ended early (it shrank while being sent). */
+ * ended early (it shrank while being sent) or changed while it was read. */
 static ssize_t gather(struct zc_conn *c)
+{
+	struct zc_resp *r = &c->resp;
+	int read = 0;
+	ssize_t res = fill(c, &read);
+	/* Bytes read from a file nobody keeps us informed about (no lease)
+	 * are sent only if the file is still what the response describes
+	 * after reading them: a rewrite in the middle of a read, or between
+	 * two chunks of one response, must not yield a complete response
+	 * that mixes two versions. The client then sees it end early. */
+	if (read && zc_file_changed(r->file)) {
+		zc_log_error("%s: file \"%s\" changed while being sent; closing connection",
+			     c->peer_text, r->file->key);
+		return -1;
+	}
+	return res;
+}
+
+static ssize_t fill(struct zc_conn *c, int *read)
 {
 	struct zc_resp *r = &c->resp;
 	size_t n = 0;
@@ -35,6 +54,7 @@ static ssize_t gather(struct zc_conn *c)
 			memcpy(c->obuf + n, r->file->data + s->off + done, want);
 		} else if (r->strategy == ZC_SEND_COPY) {
 			ssize_t got = pread(r->file->fd, c->obuf + n, want, (off_t)(s->off + done));
+			*read = 1;
 			if (got <= 0) {
 				zc_log_error("%s: file \"%s\" ended at %llu while sending (%s); closing connection",
 					     c->peer_text, r->file->key, (unsigned long long)(s->off + done),

@@ -150,7 +150,24 @@ def test_nonblocking_writer_gets_eagain_once():
                 return True
             except OSError:
                 return False
-        wait_for(opens, timeout=2, msg='a later open for writing succeeds')
+        # Under steady requests for the file, a retry still gets in: the
+        # lease is not retaken at once after a break (file.c,
+        # ZC_LEASE_RETRY_MS).
+        stop = threading.Event()
+        def load():
+            with s.conn() as lc:
+                while not stop.is_set():
+                    lc.send_request('/f.bin')
+                    lc.read_response()
+        lt = threading.Thread(target=load, daemon=True)
+        lt.start()
+        try:
+            time.sleep(2.5)     # past the retry delay: the lease is held again
+            wait_for(opens, timeout=1.5, interval=0.1,
+                     msg='a later open for writing succeeds while the file is requested')
+        finally:
+            stop.set()
+            lt.join(5)
         st = s.status()
         check(st['leases']['breaks'] >= 1, 'lease breaks counted: %s'
               % st['leases'])
