@@ -74,6 +74,7 @@ struct zc_conn {
 	uint64_t sent_total;    /* bytes written on the connection, heads included */
 	uint64_t resp_start;    /* sent_total when the current response began */
 	int lease_reset;        /* reset by a lease break (lease.c) */
+	int peer_track;         /* 0 not known yet, 1 peer's queue visible or remote, -1 not */
 	struct sockaddr_storage self;
 	socklen_t selflen;
 	int peer_closed;        /* the peer closed its side: its receive queue is gone */

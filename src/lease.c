@@ -98,9 +98,10 @@ static int diag_id(struct inet_diag_req_v2 *r, const struct sockaddr_storage *a,
 
 /* Bytes the kernel still queues on the TCP socket (own address a, peer b)
  * of this network namespace: receive queue plus send queue, from the
- * sock_diag(7) answer for exactly that socket. 0 when there is none (a
- * peer on another host, or a socket gone); -1 when unknown. */
-static long diag_queued(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+ * sock_diag(7) answer for exactly that socket. -2 when there is no such
+ * socket here (a peer on another host or in another namespace, or a socket
+ * gone); -1 when the answer is unusable. */
+static long diag_lookup(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -124,13 +125,58 @@ static long diag_queued(int nl, const struct sockaddr_storage *a, const struct s
 		return -1;
 	if (ans.h.nlmsg_type == NLMSG_ERROR) {
 		const struct nlmsgerr *e = NLMSG_DATA(&ans.h);
-		return e->error == -ENOENT ? 0 : -1;
+		return e->error == -ENOENT ? -2 : -1;
 	}
 	if (ans.h.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
 	    n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 		return -1;
 	const struct inet_diag_msg *m = NLMSG_DATA(&ans.h);
 	return (long)m->idiag_rqueue + (long)m->idiag_wqueue;
+}
+
+/* The same, with "no such socket" read as nothing queued: only used for
+ * peers whose sockets we could see (zc_lease_peer_trackable), or for our
+ * own closed ones. */
+static long diag_queued(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	long q = diag_lookup(nl, a, b);
+	return q == -2 ? 0 : q;
+}
+
+static int self_known(struct zc_conn *c)
+{
+	socklen_t sl = sizeof(c->self);
+	if (!c->selflen && getsockname(c->fd, (struct sockaddr *)&c->self, &sl) == 0)
+		c->selflen = sl;
+	return c->selflen != 0;
+}
+
+/* Can we tell when this peer has consumed our pages? A peer whose packets
+ * reach us through a NAPI device (a network card, virtio) is on another
+ * machine: our pages are released once it has acknowledged them. A peer
+ * on this host (loopback, veth, a bridge: no NAPI) keeps them in its
+ * receive queue until it reads, and we can only see that queue when its
+ * socket is in our network namespace under the addresses we see. Another
+ * namespace, or an address rewritten by NAT, hides it: such a connection
+ * gets no page-sharing sends. Where the kernel cannot say where packets
+ * came from (no SO_INCOMING_NAPI_ID), peers are taken as remote. */
+int zc_lease_peer_trackable(struct zc_conn *c)
+{
+	if (c->peer_track)
+		return c->peer_track > 0;
+	unsigned id = 0;
+	socklen_t l = sizeof(id);
+	int r = getsockopt(c->fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, &id, &l);
+	if (r < 0 || id != 0 || c->ktls_tx)
+		c->peer_track = 1;      /* kTLS: the kernel encrypts into new pages */
+	else if (!self_known(c))
+		c->peer_track = -1;
+	else
+		c->peer_track = diag_lookup(c->w->lease.diag, &c->peer, &c->self) == -2 ? -1 : 1;
+	if (c->peer_track < 0)
+		zc_log_info("%s: a local peer this server cannot see (another network namespace, "
+			    "or NAT): its responses are copied", c->peer_text);
+	return c->peer_track > 0;
 }
 
 /* Nothing of c's output is referenced any more: all of it acknowledged
@@ -221,11 +267,7 @@ void zc_lease_taint(struct zc_conn *c, struct zc_file *f)
 		t->lost = 1;
 		return;
 	}
-	if (!c->selflen) {
-		socklen_t sl = sizeof(c->self);
-		if (getsockname(c->fd, (struct sockaddr *)&c->self, &sl) == 0)
-			c->selflen = sl;
-	}
+	self_known(c);
 	zc_file_ref(f);
 	t->s[t->n].f = f;
 	t->s[t->n].end = end;

@@ -74,6 +74,10 @@ void zc_lease_tick(struct zc_worker *w);
 
 /* A response on c is about to queue f's pages by reference. */
 void zc_lease_taint(struct zc_conn *c, struct zc_file *f);
+/* Whether c's peer, if it is on this host, is one whose unread bytes we
+ * can see; a connection to a peer we cannot see gets only copies. Decided
+ * once per connection, on its first response that would share pages. */
+int zc_lease_peer_trackable(struct zc_conn *c);
 /* Nonzero while c must not queue more pages of its response's file. */
 int zc_lease_hold(const struct zc_conn *c);
 /* c is being freed: what it may still have in flight is watched on. */

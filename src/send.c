@@ -40,8 +40,9 @@ static uint64_t file_bytes(const struct zc_resp *r)
 /* Pure: which strategy moves this response's file bytes.
  * - No file bytes, or userspace TLS: copy (nothing else can apply).
  * - A file we hold no lease on while a writer has it open, or whose lease
- *   is breaking (lease.h): copy, forced strategies included, since only
- *   bytes copied at send time cannot change afterwards.
+ *   is breaking (lease.h), or a peer on this host whose receive queue we
+ *   cannot see (share_unsafe): copy, forced strategies included, since
+ *   only bytes copied at send time cannot change afterwards.
  * - A forced strategy is honoured, except zero-copy on a socket that
  *   cannot do it (kTLS refuses MSG_ZEROCOPY and SEND_ZC with EOPNOTSUPP):
  *   then sendfile, which kTLS can encrypt in the kernel.
@@ -56,7 +57,7 @@ enum zc_strategy zc_send_choose(enum zc_strategy configured, const struct zc_res
 {
 	uint64_t n = file_bytes(r);
 	int zc_ok = !caps->ktls && !caps->zc_refused && !caps->zc_copied;
-	if (n == 0 || caps->tls || r->unstable)
+	if (n == 0 || caps->tls || r->unstable || caps->share_unsafe)
 		return ZC_SEND_COPY;
 	if (configured != ZC_SEND_AUTO) {
 		if (!zc_sender_get(configured) || (is_zerocopy(configured) && caps->ktls))

@@ -24,6 +24,7 @@ struct zc_send_caps {
 	int zc_refused;         /* the socket refused zero-copy sends */
 	int have_send_zc;       /* kernel offers IORING_OP_SEND_ZC */
 	int have_msg_zerocopy;  /* kernel offers SO_ZEROCOPY */
+	int share_unsafe;       /* a local peer whose receive queue we cannot see */
 };
 
 struct zc_send_thresholds {

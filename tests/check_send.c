@@ -89,6 +89,11 @@ START_TEST(test_unstable_file_copies)
 	for (int s = 0; s < ZC_SEND__COUNT; s++)
 		ck_assert_int_eq(zc_send_choose((enum zc_strategy)s, &r, &zc, &th), ZC_SEND_COPY);
 	r.unstable = 0;
+	/* a local peer whose receive queue we cannot follow: likewise */
+	struct zc_send_caps hidden = zc;
+	hidden.share_unsafe = 1;
+	for (int s = 0; s < ZC_SEND__COUNT; s++)
+		ck_assert_int_eq(zc_send_choose((enum zc_strategy)s, &r, &hidden, &th), ZC_SEND_COPY);
 	ck_assert_int_eq(zc_send_choose(ZC_SEND_SENDFILE, &r, &zc, &th), ZC_SEND_SENDFILE);
 	ck_assert_int_ne(zc_send_choose(ZC_SEND_AUTO, &r, &zc, &th), ZC_SEND_COPY);
 }

@@ -12,6 +12,8 @@ is bounded, and a writer that opens with O_NONBLOCK is told EAGAIN while the
 lease is being given back."""
 
 import errno
+import hashlib
+import shutil
 import fcntl
 import termios
 
@@ -244,6 +246,95 @@ def test_user_without_cap_lease_keeps_no_capability():
                 eq(v, 0, '%s of task %s' % (k, tid))
         check('CAP_LEASE is not permitted' in s.output(), 'the missing capability is reported:\n%s'
               % s.output_tail())
+
+
+NETNS_CLIENT = r"""
+import array, fcntl, hashlib, socket, sys, termios, time
+host, port, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+s.connect((host, port))
+s.sendall(b'GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+def queued():
+    a = array.array('i', [0])
+    fcntl.ioctl(s.fileno(), termios.FIONREAD, a, True)
+    return a[0]
+t0 = time.time()
+while queued() < size and time.time() - t0 < 5:
+    time.sleep(0.01)
+print('queued', queued(), flush=True)
+sys.stdin.readline()
+d = b''
+while True:
+    x = s.recv(1 << 20)
+    if not x:
+        break
+    d += x
+    head, _, body = d.partition(b'\r\n\r\n')
+    if len(body) >= size:
+        break
+print('body', hashlib.sha256(d.partition(b'\r\n\r\n')[2][:size]).hexdigest(), flush=True)
+"""
+
+
+def test_peer_in_another_namespace_gets_copies():
+    """A client on this host but in another network namespace (a container
+    over veth) keeps our pages in a receive queue we cannot look up: it
+    must get copies, so a truncation cannot change what it has queued."""
+    if os.geteuid() != 0:
+        skip('needs root to create a network namespace')
+    if not shutil.which('ip'):
+        skip('no ip(8) (iproute2)')
+    ns = 'zcit%d' % os.getpid()
+    a, b = 'zcA%d' % (os.getpid() % 100000), 'zcB%d' % (os.getpid() % 100000)
+    net = '10.%d.%d.' % (200 + os.getpid() % 50, os.getpid() % 250)
+    def ip(*args, ns_=None):
+        cmd = (['ip', 'netns', 'exec', ns_] if ns_ else []) + ['ip'] + list(args)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    if subprocess.run(['ip', 'netns', 'add', ns], capture_output=True, timeout=10).returncode:
+        skip('cannot create a network namespace here')
+    try:
+        for args, where in ((('link', 'add', a, 'type', 'veth', 'peer', 'name', b), None),
+                            (('link', 'set', b, 'netns', ns), None),
+                            (('addr', 'add', net + '1/30', 'dev', a), None),
+                            (('link', 'set', a, 'up'), None),
+                            (('addr', 'add', net + '2/30', 'dev', b), ns),
+                            (('link', 'set', b, 'up'), ns)):
+            r = ip(*args, ns_=where)
+            if r.returncode:
+                skip('cannot set up a veth pair: %s' % r.stderr.strip())
+        port2 = free_port()
+        with Server(conf={'send_strategy': 'sendfile', 'keepalive_timeout': '30s'},
+                    raw='listen %s1:%d;' % (net, port2)) as s:
+            body = rand_bytes(SIZE)
+            s.put('f.bin', body)
+            eq(s.get('/f.bin').body, body, 'GET over loopback')
+            _need_leases(s)
+            p = subprocess.Popen(['ip', 'netns', 'exec', ns, sys.executable, '-c', NETNS_CLIENT,
+                                  net + '1', str(port2), str(SIZE)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                line = p.stdout.readline()
+                check(line.startswith('queued') and int(line.split()[1]) >= SIZE,
+                      'the client in the namespace has the whole response queued: %r' % line)
+                t = Truncator(s.path('f.bin'), NEW_END)
+                t.start()
+                t.join(8)
+                check(not t.is_alive(), 'truncate(2) blocked')
+                p.stdin.write('go\n')
+                p.stdin.flush()
+                line = p.stdout.readline()
+            finally:
+                p.kill()
+                p.wait(5)
+            eq(line.split()[-1] if line else '', hashlib.sha256(body).hexdigest(),
+               'the body the hidden client read is the file as it was')
+            st = s.status()['send']
+            check(st['copy']['bytes'] >= SIZE and st['sendfile']['bytes'] == SIZE,
+                  'the namespace client got a copy, only the loopback one sendfile: %s' % st)
+    finally:
+        subprocess.run(['ip', 'netns', 'del', ns], capture_output=True, timeout=10)
+        subprocess.run(['ip', 'link', 'del', a], capture_output=True, timeout=10)
 
 
 if __name__ == '__main__':
