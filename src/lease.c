@@ -30,7 +30,10 @@
  * limit (/proc/sys/fs/lease-break-time, 45 s by default), after which the
  * kernel takes the lease away and the writer goes on regardless. */
 #define ZC_LEASE_GRACE_MS 5000
-#define ZC_LEASE_POLL_NS (5 * 1000000LL)
+/* how often pending breaks are looked at: first soon, then less often
+ * (each look asks the kernel about every connection involved) */
+#define ZC_LEASE_POLL_MIN_NS (5 * 1000000LL)
+#define ZC_LEASE_POLL_MAX_NS (40 * 1000000LL)
 /* A connection freed while a peer on this host had not read all of it is
  * watched this long (the peer holds the pages until it reads or closes). */
 #define ZC_LEASE_ORPHAN_MS 30000
@@ -38,7 +41,8 @@
 
 struct zc_lease_break {
 	struct zc_file *f;      /* referenced; its lease is the one breaking */
-	uint64_t deadline_ms;
+	uint64_t start_ms, deadline_ms;
+	unsigned resets;
 	struct zc_lease_break *next;
 };
 
@@ -86,6 +90,7 @@ static int diag_id(struct inet_diag_req_v2 *r, const struct sockaddr_storage *a,
 		memcpy(r->id.idiag_dst, &b6->sin6_addr.s6_addr[12], 4);
 	} else if (a->ss_family == AF_INET6) {
 		r->sdiag_family = AF_INET6;
+		r->id.idiag_if = a6->sin6_scope_id ? a6->sin6_scope_id : b6->sin6_scope_id;
 		r->id.idiag_sport = a6->sin6_port;
 		r->id.idiag_dport = b6->sin6_port;
 		memcpy(r->id.idiag_src, &a6->sin6_addr, 16);
@@ -351,15 +356,15 @@ static int sending_from(const struct zc_conn *c, const struct zc_file *f)
 	       page_sharing(r->strategy);
 }
 
-static void reset_conn(struct zc_worker *w, struct zc_conn *c, const struct zc_file *f)
+/* One warning per break (below), not one per connection: a deploy that
+ * rewrites files in place could otherwise flood the log. */
+static void reset_conn(struct zc_worker *w, struct zc_conn *c, struct zc_lease_break *b)
 {
 	zc_count(&w->stats.lease_resets, 1);
-	zc_log_warn("%s: file \"%s\" is being changed in place while sent; resetting the "
-		    "connection (%s)", c->peer_text, f->key,
-		    sending_from(c, f) ? "response cut short" : "writer waited too long");
+	b->resets++;
 	c->lease_reset = 1;
 	zc_disconnect(c->fd);
-	zc_conn_abort(c, "file changed while being sent");
+	zc_conn_abort(c, "file changed in place while being sent");
 }
 
 /* One pass over a break: 1 when the lease can be given back.
@@ -383,7 +388,7 @@ static int break_check(struct zc_worker *w, struct zc_lease_break *b)
 		if (conn_consumed(w, c, pos)) {
 			if (sending) {
 				taint_clear(&c->shared);
-				reset_conn(w, c, b->f);         /* may free c */
+				reset_conn(w, c, b);         /* may free c */
 			} else if (c->shared.lost) {
 				taint_clear(&c->shared);        /* consumed: all of it */
 			} else {
@@ -394,7 +399,7 @@ static int break_check(struct zc_worker *w, struct zc_lease_break *b)
 			 * has not read by now is beyond our reach */
 			taint_clear(&c->shared);
 			if (!c->aborted)
-				reset_conn(w, c, b->f);         /* may free c */
+				reset_conn(w, c, b);         /* may free c */
 		} else {
 			pending = 1;
 		}
@@ -407,10 +412,15 @@ static int break_check(struct zc_worker *w, struct zc_lease_break *b)
 static void arm_timer(struct zc_worker *w)
 {
 	struct zc_lease_worker *lw = &w->lease;
+	if (!lw->breaks)
+		lw->poll_ns = 0;        /* the next break starts with short waits */
 	if (lw->timer_armed || !lw->breaks)
 		return;
 	lw->ts.tv_sec = 0;
-	lw->ts.tv_nsec = ZC_LEASE_POLL_NS;
+	lw->poll_ns = lw->poll_ns ? lw->poll_ns * 2 : ZC_LEASE_POLL_MIN_NS;
+	if (lw->poll_ns > ZC_LEASE_POLL_MAX_NS)
+		lw->poll_ns = ZC_LEASE_POLL_MAX_NS;
+	lw->ts.tv_nsec = lw->poll_ns;
 	io_uring_prep_timeout(zc_loop_sqe(&w->loop, &lw->op_timer), &lw->ts, 0, 0);
 	lw->timer_armed = 1;
 }
@@ -423,7 +433,12 @@ static void breaks_run(struct zc_worker *w)
 		if (break_check(w, b)) {
 			*pp = b->next;
 			zc_file_lease_release(b->f);
-			zc_log_debug("lease on %s given back", b->f->key);
+			if (b->resets)
+				zc_log_warn("file \"%s\" changed in place while being sent: %u "
+					    "connection(s) reset; the writer waited %llu ms", b->f->key,
+					    b->resets, (unsigned long long)(w->now_ms - b->start_ms));
+			else
+				zc_log_debug("lease on %s given back", b->f->key);
 			zc_file_unref(b->f);
 			free(b);
 		} else {
@@ -453,7 +468,8 @@ static void break_start(struct zc_worker *w, struct zc_file *f)
 	}
 	zc_file_ref(f);
 	b->f = f;
-	b->deadline_ms = zc_now_ms() + w->lease.grace_ms;
+	b->start_ms = zc_now_ms();
+	b->deadline_ms = b->start_ms + w->lease.grace_ms;
 	b->next = w->lease.breaks;
 	w->lease.breaks = b;
 	zc_log_debug("lease on %s breaking: a writer waits", f->key);
@@ -521,12 +537,19 @@ static uint64_t grace_ms(void)
 			s = 45;
 		fclose(fp);
 	}
+	if (s < 2)
+		zc_log_warn("fs.lease-break-time is %ld s: the kernel may take a lease back before "
+			    "the connections sending the file have drained", s);
 	uint64_t g = s > 1 ? (uint64_t)s * 1000 / 2 : 500;
 	return g < ZC_LEASE_GRACE_MS ? g : ZC_LEASE_GRACE_MS;
 }
 
 void zc_lease_worker_config(struct zc_worker *w, int enabled)
 {
+	/* the kernel's switch (fs.leases-enable) wins over the config, also
+	 * on reload */
+	if (zc_server.probe && !zc_server.probe->leases)
+		enabled = 0;
 	w->fcache.lease_on = enabled && w->lease.sfd >= 0;
 }
 
@@ -547,8 +570,6 @@ void zc_lease_worker_init(struct zc_worker *w, int enabled)
 		lw->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
 	else
 		errno = EPROTONOSUPPORT;
-	if (zc_server.probe && !zc_server.probe->leases)
-		enabled = 0;
 	if (lw->sfd < 0)
 		zc_log_warn("worker %d: signalfd: %s; file leases off", w->id, strerror(errno));
 	if (lw->diag < 0)

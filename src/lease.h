@@ -51,6 +51,7 @@ struct zc_lease_worker {
 	struct zc_op op_timer;
 	struct __kernel_timespec ts;
 	int timer_armed;
+	long long poll_ns;      /* current wait between looks at pending breaks */
 	uint64_t grace_ms;      /* longest wait before the lease is given back */
 	struct zc_lease_break *breaks;
 	struct zc_lease_orphan *orphans;
@@ -69,7 +70,8 @@ void zc_lease_worker_init(struct zc_worker *w, int enabled);
 void zc_lease_worker_fini(struct zc_worker *w);
 /* Config changed (reload): leases on or off from now on. */
 void zc_lease_worker_config(struct zc_worker *w, int enabled);
-/* Timer tick: breaks whose signal was lost, orphans that expired. */
+/* Timer tick: reads the signalfd in case a poll wake-up was missed, and
+ * forgets orphans that expired. */
 void zc_lease_tick(struct zc_worker *w);
 
 /* A response on c is about to queue f's pages by reference. */
