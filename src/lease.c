@@ -106,19 +106,44 @@ static int diag_id(struct inet_diag_req_v2 *r, const struct sockaddr_storage *a,
  * sock_diag(7) answer for exactly that socket. -2 when there is no such
  * socket here (a peer on another host or in another namespace, or a socket
  * gone); -1 when the answer is unusable. */
+struct diag_req {
+	struct nlmsghdr nlh;
+	struct inet_diag_req_v2 r;
+};
+
+static void diag_req_init(struct diag_req *req, unsigned flags)
+{
+	memset(req, 0, sizeof(*req));
+	req->nlh.nlmsg_len = sizeof(*req);
+	req->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req->nlh.nlmsg_flags = (unsigned short)(NLM_F_REQUEST | flags);
+	req->r.sdiag_family = AF_INET;
+	req->r.sdiag_protocol = IPPROTO_TCP;
+	req->r.id.idiag_cookie[0] = req->r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+}
+
+/* An empty TCP dump (no states asked for): a kernel without inet_diag
+ * answers ENOENT instead of an empty NLMSG_DONE (probe.c). */
+int zc_lease_diag_works(void)
+{
+	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (nl < 0)
+		return 0;
+	struct diag_req req;
+	diag_req_init(&req, NLM_F_DUMP);
+	struct nlmsghdr ans[64];
+	int ok = send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
+		 recv(nl, ans, sizeof(ans), 0) >= (ssize_t)sizeof(ans[0]) &&
+		 ans[0].nlmsg_type != NLMSG_ERROR;
+	close(nl);
+	return ok;
+}
+
 static long diag_lookup(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req;
-	memset(&req, 0, sizeof(req));
-	req.nlh.nlmsg_len = sizeof(req);
-	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.nlh.nlmsg_flags = NLM_F_REQUEST;
-	req.r.sdiag_protocol = IPPROTO_TCP;
+	struct diag_req req;
+	diag_req_init(&req, 0);
 	req.r.idiag_states = ~0u;
-	req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 	if (nl < 0 || diag_id(&req.r, a, b) < 0 || send(nl, &req, sizeof(req), 0) < 0)
 		return -1;
 	union {

@@ -58,6 +58,8 @@ struct zc_lease_worker {
 	unsigned norphans;
 };
 
+/* Whether the kernel answers sock_diag(7) questions about TCP sockets. */
+int zc_lease_diag_works(void);
 /* The signal a lease break arrives with. */
 int zc_lease_signal(void);
 /* Add the signals that lease breaks use to set (every thread blocks them;

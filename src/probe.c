@@ -1,11 +1,9 @@
 /* probe.c - runtime feature probe. */
 #include "probe.h"
 #include "config.h"
+#include "lease.h"
 #include "send.h"
 
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -50,31 +48,6 @@ static int leases_enabled(void)
 	return v == 1;
 }
 
-/* An empty TCP dump (no states asked for): a kernel without inet_diag
- * answers ENOENT instead of an empty NLMSG_DONE. */
-static int tcp_diag_works(void)
-{
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return 0;
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req;
-	memset(&req, 0, sizeof(req));
-	req.nlh.nlmsg_len = sizeof(req);
-	req.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.r.sdiag_family = AF_INET;
-	req.r.sdiag_protocol = IPPROTO_TCP;
-	struct nlmsghdr ans[64];
-	int ok = send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
-		 recv(nl, ans, sizeof(ans), 0) >= (ssize_t)sizeof(ans[0]) &&
-		 ans[0].nlmsg_type != NLMSG_ERROR;
-	close(nl);
-	return ok;
-}
-
 void zc_probe_run(struct zc_probe *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -90,7 +63,7 @@ void zc_probe_run(struct zc_probe *p)
 	p->so_zerocopy = sock_zerocopy();
 	p->ktls = ulp_has_tls();
 	p->leases = leases_enabled();
-	p->sock_diag = tcp_diag_works();
+	p->sock_diag = zc_lease_diag_works();
 }
 
 static const char *yesno(int v)

@@ -185,8 +185,7 @@ def test_nonblocking_writer_gets_eagain_once():
               'the response during the write was copied: %s' % st2['send'])
 
 
-def test_leases_kept_after_dropping_privileges():
-    """With `user`, CAP_LEASE is kept so files owned by others are leased."""
+def _need_root_and_nobody():
     if os.geteuid() != 0:
         skip('needs root to test the user directive')
     import pwd
@@ -194,6 +193,11 @@ def test_leases_kept_after_dropping_privileges():
         pwd.getpwnam('nobody')
     except KeyError:
         skip('no user "nobody"')
+
+
+def test_leases_kept_after_dropping_privileges():
+    """With `user`, CAP_LEASE is kept so files owned by others are leased."""
+    _need_root_and_nobody()
     s = Server(conf={'user': 'nobody', 'send_strategy': 'sendfile'})
     os.chmod(s.tmp, 0o755)
     body = rand_bytes(SIZE)
@@ -226,13 +230,7 @@ def _drop_cap_lease_from_bounding_set():
 def test_user_without_cap_lease_keeps_no_capability():
     """Where CAP_LEASE is not permitted (a container that withholds it),
     dropping privileges must still leave no capability at all."""
-    if os.geteuid() != 0:
-        skip('needs root to test the user directive')
-    import pwd
-    try:
-        pwd.getpwnam('nobody')
-    except KeyError:
-        skip('no user "nobody"')
+    _need_root_and_nobody()
     s = Server(conf={'user': 'nobody'}, preexec=_drop_cap_lease_from_bounding_set)
     os.chmod(s.tmp, 0o755)
     s.put('u.txt', b'no caps\n')
