@@ -10,12 +10,16 @@
  * Each worker takes a read lease on every file it serves (file.c). A
  * process that opens such a file for writing, or truncates it, waits in the
  * kernel until the lease is given back (fcntl(2), "Leases"). On the break
- * signal the worker stops sending the file's pages, waits until every
- * connection that queued them has nothing left in flight (our send queue,
- * and the receive queue of a peer on this host, read through sock_diag(7)),
- * resets those still in the middle of a response from that file, and then
- * gives the lease back. The writer proceeds; meanwhile new responses for
- * the file are copied, which is exact under any change. */
+ * signal the worker stops sending the file's pages and waits until every
+ * connection that queued them has had them consumed: acknowledged up to
+ * the end of the last such response, and read by a peer on this host
+ * (its receive queue, looked up through sock_diag(7)). It resets
+ * connections in the middle of a response from that file once everything
+ * before that response is consumed, and then gives the lease back (at the
+ * latest after a grace period). The writer proceeds. Meanwhile new
+ * responses for the file are copied, and a copy is cut short if the file
+ * changed while it was read (send_copy.c). A local peer we cannot look up
+ * (another network namespace, NAT) never gets shared pages. */
 #ifndef ZC_LEASE_H
 #define ZC_LEASE_H
 #include <signal.h>
