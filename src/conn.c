@@ -340,12 +340,12 @@ static void handle_request(struct zc_conn *c)
 	c->resp_start = c->sent_total;
 	c->resp.unstable = c->resp.file && zc_file_unstable(c->resp.file);
 	c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
-	if (c->resp.file && c->resp.strategy != ZC_SEND_COPY && c->resp.strategy != ZC_SEND_MMAP &&
+	if (c->resp.file && zc_send_shares_pages(c->resp.strategy) &&
 	    c->resp.file->lease == ZC_LEASE_HELD) {
 		/* pages are about to be shared: only with a peer we can follow */
 		caps.share_unsafe = !zc_lease_peer_trackable(c);
 		c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
-		if (c->resp.strategy != ZC_SEND_COPY)
+		if (zc_send_shares_pages(c->resp.strategy))
 			zc_lease_taint(c, c->resp.file);
 	}
 	c->state = ZC_CS_WRITING;

@@ -337,7 +337,7 @@ static void fill_data(struct zc_fcache *fc, struct zc_file *f)
 	size_t size = (size_t)f->st.st_size;
 	struct stat cur;
 	if (!S_ISREG(f->st.st_mode) || size == 0 || size > ZC_SMALL_FILE_MAX ||
-	    fc->data_bytes + size > ZC_SMALL_FILE_BUDGET || zc_file_unstable(f) ||
+	    fc->data_bytes + size > ZC_SMALL_FILE_BUDGET ||
 	    (fc->lease_on && f->lease != ZC_LEASE_HELD && f->lease != ZC_LEASE_DENIED))
 		return;
 	char *d = malloc(size);

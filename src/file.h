@@ -20,7 +20,7 @@ struct zc_config;
  * content cannot change under a response without the kernel telling us
  * first (a writer's open() or truncate() waits for the lease break). */
 enum zc_lease_state {
-	ZC_LEASE_NONE,          /* not tried yet, released after a break, or leases off */
+	ZC_LEASE_NONE,          /* leases off, or not a regular file */
 	ZC_LEASE_HELD,
 	ZC_LEASE_BUSY,          /* refused: open for writing elsewhere; send by copying */
 	ZC_LEASE_DENIED,        /* refused for good (ownership, file system): unprotected */

@@ -4,6 +4,7 @@
 #include "file.h"
 #include "log.h"
 #include "probe.h"
+#include "send.h"
 #include "worker.h"
 #include "zc.h"
 
@@ -304,16 +305,10 @@ void zc_lease_taint(struct zc_conn *c, struct zc_file *f)
 	t->n++;
 }
 
-static int page_sharing(enum zc_strategy s)
-{
-	return s == ZC_SEND_SENDFILE || s == ZC_SEND_SPLICE || s == ZC_SEND_MSG_ZEROCOPY ||
-	       s == ZC_SEND_SEND_ZC;
-}
-
 int zc_lease_hold(const struct zc_conn *c)
 {
 	const struct zc_file *f = c->resp.file;
-	return f && f->lease == ZC_LEASE_BREAKING && page_sharing(c->resp.strategy);
+	return f && f->lease == ZC_LEASE_BREAKING && zc_send_shares_pages(c->resp.strategy);
 }
 
 void zc_lease_conn_free(struct zc_conn *c)
@@ -378,7 +373,7 @@ static int sending_from(const struct zc_conn *c, const struct zc_file *f)
 {
 	const struct zc_resp *r = &c->resp;
 	return c->state == ZC_CS_WRITING && r->file && zc_file_same_inode(r->file, f) &&
-	       page_sharing(r->strategy);
+	       zc_send_shares_pages(r->strategy);
 }
 
 /* One warning per break (below), not one per connection: a deploy that
@@ -553,16 +548,10 @@ void zc_lease_tick(struct zc_worker *w)
 
 /* ---- set-up ----------------------------------------------------------- */
 
-static uint64_t grace_ms(void)
+static uint64_t grace_ms(const struct zc_worker *w)
 {
-	FILE *fp = fopen("/proc/sys/fs/lease-break-time", "r");
-	long s = 45;
-	if (fp) {
-		if (fscanf(fp, "%ld", &s) != 1)
-			s = 45;
-		fclose(fp);
-	}
-	if (s < 2)
+	long s = zc_server.probe ? zc_server.probe->lease_break_s : 45;
+	if (s < 2 && w->id == 0)
 		zc_log_warn("fs.lease-break-time is %ld s: the kernel may take a lease back before "
 			    "the connections sending the file have drained", s);
 	uint64_t g = s > 1 ? (uint64_t)s * 1000 / 2 : 500;
@@ -586,7 +575,7 @@ void zc_lease_worker_init(struct zc_worker *w, int enabled)
 	zc_lease_sigset(&set);
 	lw->op_sig.cb = on_sig;
 	lw->op_timer.cb = on_timer;
-	lw->grace_ms = grace_ms();
+	lw->grace_ms = grace_ms(w);
 	lw->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	/* without inet_diag every lookup would read as "no such socket", that
 	 * is, as drained: then consumption is never known, and a break waits
@@ -598,8 +587,8 @@ void zc_lease_worker_init(struct zc_worker *w, int enabled)
 	if (lw->sfd < 0)
 		zc_log_warn("worker %d: signalfd: %s; file leases off", w->id, strerror(errno));
 	if (lw->diag < 0)
-		zc_log_warn("worker %d: sock_diag: %s; lease breaks wait only for our own "
-			    "send queues", w->id, strerror(errno));
+		zc_log_warn("worker %d: sock_diag: %s; lease breaks cannot see what clients "
+			    "have consumed and wait their whole grace period", w->id, strerror(errno));
 	w->fcache.lease_sig = zc_lease_signal();
 	w->fcache.lease_tid = (int)syscall(SYS_gettid);
 	zc_lease_worker_config(w, enabled);

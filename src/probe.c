@@ -36,16 +36,17 @@ static int sock_zerocopy(void)
 	return ok;
 }
 
-static int leases_enabled(void)
+/* An integer from a /proc/sys file; dflt when it is absent or unreadable. */
+static long proc_long(const char *path, long dflt)
 {
-	FILE *f = fopen("/proc/sys/fs/leases-enable", "r");
-	int v = 1;              /* absent: leases are not switchable, so on */
+	FILE *f = fopen(path, "r");
+	long v = dflt;
 	if (f) {
-		if (fscanf(f, "%d", &v) != 1)
-			v = 0;
+		if (fscanf(f, "%ld", &v) != 1)
+			v = dflt;
 		fclose(f);
 	}
-	return v == 1;
+	return v;
 }
 
 void zc_probe_run(struct zc_probe *p)
@@ -62,7 +63,9 @@ void zc_probe_run(struct zc_probe *p)
 	}
 	p->so_zerocopy = sock_zerocopy();
 	p->ktls = ulp_has_tls();
-	p->leases = leases_enabled();
+	/* absent: leases cannot be switched off, so they are on */
+	p->leases = proc_long("/proc/sys/fs/leases-enable", 1) == 1;
+	p->lease_break_s = proc_long("/proc/sys/fs/lease-break-time", 45);
 	p->sock_diag = zc_lease_diag_works();
 }
 

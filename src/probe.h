@@ -11,6 +11,7 @@ struct zc_probe {
 	int so_zerocopy;
 	int ktls;               /* "tls" in /proc/sys/net/ipv4/tcp_available_ulp */
 	int leases;             /* /proc/sys/fs/leases-enable is 1 */
+	long lease_break_s;     /* /proc/sys/fs/lease-break-time */
 	int sock_diag;          /* NETLINK_SOCK_DIAG answers for TCP (inet_diag) */
 };
 

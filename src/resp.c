@@ -139,18 +139,6 @@ static char *put(char *p, const void *s, size_t n)
 }
 #define PUTS(p, lit) put((p), (lit), sizeof(lit) - 1)
 
-/* Decimal digits of v at the end of tmp[24]; returns where they start. */
-static char *dec(uint64_t v, char tmp[24], size_t *len)
-{
-	char *e = tmp + 24, *q = e;
-	do {
-		*--q = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	*len = (size_t)(e - q);
-	return q;
-}
-
 /* Every response pays for its head, so it is built with one reservation
  * and plain copies of pieces whose lengths are known (the per-file lines
  * come prebuilt in `extra`; the Date is formatted once a second). */
@@ -158,12 +146,12 @@ int zc_resp_finish(struct zc_resp *r, int status, const char *extra, size_t extr
 {
 	struct zc_buf *b = &r->buf;
 	const char *reason = zc_status_reason(status), *date = zc_resp_date();
-	char st[24], cl[24];
+	char st[ZC_U64_DEC], cl[ZC_U64_DEC];
 	size_t rl = strlen(reason), dl = strlen(date), sl, cll = 0;
-	const char *sp = dec((uint64_t)status, st, &sl), *clp = NULL;
+	const char *sp = zc_u64_dec((uint64_t)status, st, &sl), *clp = NULL;
 	/* RFC 9110 8.6: 304 carries no Content-Length of its own body */
 	if (status != 304)
-		clp = dec(r->body_len, cl, &cll);
+		clp = zc_u64_dec(r->body_len, cl, &cll);
 	zc_buf_reserve(b, 96 + sizeof(SERVER_NAME) + sl + rl + dl + cll + extra_len);
 	if (b->oom)
 		return -1;

@@ -28,6 +28,12 @@ static int is_zerocopy(enum zc_strategy s)
 	return s == ZC_SEND_MSG_ZEROCOPY || s == ZC_SEND_SEND_ZC;
 }
 
+int zc_send_shares_pages(enum zc_strategy s)
+{
+	return s == ZC_SEND_SENDFILE || s == ZC_SEND_SPLICE || s == ZC_SEND_MSG_ZEROCOPY ||
+	       s == ZC_SEND_SEND_ZC;
+}
+
 static uint64_t file_bytes(const struct zc_resp *r)
 {
 	uint64_t n = 0;

@@ -31,6 +31,10 @@ struct zc_send_thresholds {
 	uint64_t zc_min_size;   /* break-even: bodies below it are copied */
 };
 
+/* Strategies that leave page-cache pages referenced by the socket after
+ * the send (lease.h): all but copy and mmap, which copy at send time. */
+int zc_send_shares_pages(enum zc_strategy s);
+
 enum zc_strategy zc_send_choose(enum zc_strategy configured, const struct zc_resp *r,
 				const struct zc_send_caps *caps,
 				const struct zc_send_thresholds *t);

@@ -60,15 +60,15 @@ void zc_buf_printf(struct zc_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void zc_buf_u64(struct zc_buf *b, uint64_t v)
+const char *zc_u64_dec(uint64_t v, char tmp[ZC_U64_DEC], size_t *len)
 {
-	char tmp[24];
-	int i = sizeof(tmp);
+	char *e = tmp + ZC_U64_DEC, *q = e;
 	do {
-		tmp[--i] = (char)('0' + v % 10);
+		*--q = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	zc_buf_add(b, tmp + i, sizeof(tmp) - (size_t)i);
+	*len = (size_t)(e - q);
+	return q;
 }
 
 void zc_buf_free(struct zc_buf *b)

@@ -25,8 +25,12 @@ void zc_buf_reserve(struct zc_buf *b, size_t extra);
 void zc_buf_add(struct zc_buf *b, const void *data, size_t n);
 void zc_buf_adds(struct zc_buf *b, const char *s);
 void zc_buf_printf(struct zc_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void zc_buf_u64(struct zc_buf *b, uint64_t v);
 void zc_buf_free(struct zc_buf *b);
+
+/* Decimal digits of v, written at the end of tmp; returns where they
+ * start and their count in *len. */
+#define ZC_U64_DEC 24
+const char *zc_u64_dec(uint64_t v, char tmp[ZC_U64_DEC], size_t *len);
 
 /* Counters written by one worker, read by any thread (status endpoint):
  * relaxed atomics make the cross-thread read well defined without a
