@@ -27,6 +27,12 @@
 #   ZC_VM_BOOT_TIMEOUT  seconds to wait for the server to answer (default 60)
 #   ZC_VM_KEEP=1    keep the work directory (console log, initramfs) after the run
 #   ZC_VM_EXTRA     more host programs to copy into the guest (with their libraries)
+#   ZC_VM_ACCEL     kvm or tcg: force the accelerator (default: chosen by a
+#                   KVM boot probe, see vm_pick_accel)
+#   ZC_VM_QEMU      the qemu-system-x86_64 to run (default: from PATH)
+#   ZC_VM_KVM_PROBE_TIMEOUT  seconds for the probe guest's marker (default 15)
+#   ZC_VM_KVM_BOOT_TIMEOUT   seconds a probed KVM guest gets to answer before
+#                   the boot falls back to TCG (default 30)
 #
 # Use from a script:
 #   . tests/vm/vmlib.sh
@@ -350,26 +356,98 @@ vm_build_root() { # ROOT SNIPPET
 	vm_make_files "$_r/www"
 }
 
-# KVM when it works, else TCG; ZC_VM_ACCEL=tcg or kvm forces one. /dev/kvm
-# is not enough: nested setups may abort at vCPU setup ("failed to set MSR"),
-# so a 2 s probe decides, once per host kernel (the answer is cached).
+# ---- choosing the accelerator ----
+#
+# KVM when a KVM guest is proven to run, else TCG; ZC_VM_ACCEL=tcg or kvm
+# forces one. Neither /dev/kvm opening nor "qemu -accel kvm -S" starting is
+# proof: on some hosts (nested virtualisation) a KVM guest starts and then
+# never runs: with -cpu host the serial console stays empty, with -cpu max it
+# hangs after "Probing EDD". So the probe boots the guest kernel with a tiny
+# initramfs whose /init prints a marker, with the same qemu options as the
+# real boot, and counts KVM only if the marker reaches the console within
+# ZC_VM_KVM_PROBE_TIMEOUT seconds (default 15; a KVM boot takes about 1 s).
+# The verdict is cached per host kernel and qemu version
+# (ZC_VM_CACHE/accel.KERNEL.QEMUVERSION), so the probe runs once per cache.
+#
+#   ZC_VM_KVM_DEV   the KVM device to check for access (default /dev/kvm)
+#   ZC_VM_KVM_PROBE_TIMEOUT   seconds the probe guest has to print its marker
+
+# The options every boot shares: the probe must test what the tests will run.
+vm_qemu_base() { # ACCEL
+	_cpu=max
+	[ "$1" = kvm ] && _cpu=host
+	echo "-nodefaults -no-user-config -display none -accel $1 -cpu $_cpu -smp ${ZC_VM_SMP:-2} -m ${ZC_VM_MEM:-512M} -no-reboot"
+}
+
+# The cache file for this host kernel and this qemu binary's version.
+vm_accel_cache_file() {
+	_qv=$("$ZC_VM_QEMU" --version 2>/dev/null | head -n 1 | tr -c 'A-Za-z0-9.\n' '_')
+	echo "$ZC_VM_CACHE/accel.$(uname -r).${_qv:-unknown}"
+}
+
+# vm_kvm_boots: 0 when a KVM guest prints the marker in time. Needs the
+# kernel and busybox in ZC_VM_CACHE (vm_prepare).
+vm_kvm_boots() {
+	_p=$(mktemp -d "${TMPDIR:-/tmp}/zcvm-probe.XXXXXX") || return 1
+	mkdir -p "$_p/root/bin"
+	cp "$ZC_VM_CACHE/busybox" "$_p/root/bin/busybox" || { rm -rf "$_p"; return 1; }
+	# The marker is computed, so that it cannot appear on the console merely
+	# because the kernel echoed its command line or the script.
+	printf '#!/bin/busybox sh\n/bin/busybox echo "ZCVM-PROBE-$((40 + 2))"\n/bin/busybox poweroff -f\n' >"$_p/root/init"
+	chmod 755 "$_p/root/init"
+	vm_cpio "$_p/root" "$_p/initrd.cpio" || { rm -rf "$_p"; return 1; }
+	: >"$_p/console"
+	# shellcheck disable=SC2046
+	"$ZC_VM_QEMU" $(vm_qemu_base kvm) \
+		-kernel "$ZC_VM_CACHE/kernel/vmlinuz" -initrd "$_p/initrd.cpio" \
+		-append "console=ttyS0 quiet panic=-1 zcvm.probe=1" \
+		-serial "file:$_p/console" >"$_p/qemu.log" 2>&1 &
+	_pid=$!
+	_end=$(($(vm_now) + ${ZC_VM_KVM_PROBE_TIMEOUT:-15}))
+	_ok=1
+	while :; do
+		if grep -q 'ZCVM-PROBE-42' "$_p/console" 2>/dev/null; then
+			_ok=0
+			break
+		fi
+		kill -0 "$_pid" 2>/dev/null || break
+		[ "$(vm_now)" -ge "$_end" ] && break
+		sleep 0.2
+	done
+	if [ $_ok != 0 ]; then
+		if kill -0 "$_pid" 2>/dev/null; then
+			vm_log "KVM probe: no marker on the guest console within ${ZC_VM_KVM_PROBE_TIMEOUT:-15} s" >&2
+		else
+			vm_log "KVM probe: qemu exited without the marker: $(head -n 1 "$_p/qemu.log")" >&2
+		fi
+	fi
+	kill "$_pid" 2>/dev/null
+	wait "$_pid" 2>/dev/null
+	rm -rf "$_p"
+	return $_ok
+}
+
 vm_pick_accel() {
 	if [ -n "${ZC_VM_ACCEL:-}" ]; then
 		echo "$ZC_VM_ACCEL"
 		return
 	fi
-	[ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo tcg; return; }
-	_f=$ZC_VM_CACHE/accel.$(uname -r)
+	_dev=${ZC_VM_KVM_DEV:-/dev/kvm}
+	[ -r "$_dev" ] && [ -w "$_dev" ] || { echo tcg; return; }
+	_f=$(vm_accel_cache_file)
 	if [ ! -s "$_f" ]; then
-		if sh -c 'timeout 2 "$1" -accel kvm -cpu host -nodefaults -no-user-config -display none -S
-			[ $? = 124 ]' sh "$ZC_VM_QEMU" >/dev/null 2>&1; then
-			echo kvm
-		else
-			echo tcg
-		fi >"$_f"
-		vm_log "accelerator: $(cat "$_f") (KVM probe; cached in $_f)" >&2
+		_t0=$(vm_now)
+		if vm_kvm_boots; then echo kvm; else echo tcg; fi >"$_f"
+		vm_log "accelerator: $(cat "$_f") (KVM boot probe, $(($(vm_now) - _t0)) s; cached in $_f)" >&2
 	fi
 	cat "$_f"
+}
+
+# vm_record_tcg REASON: a KVM guest chosen by the probe failed after all:
+# record TCG for this host so that later boots do not try KVM again.
+vm_record_tcg() {
+	vm_log "KVM guest failed ($1); falling back to TCG, recorded in $(vm_accel_cache_file)"
+	echo tcg >"$(vm_accel_cache_file)"
 }
 
 # Three free TCP ports on 127.0.0.1.
@@ -404,6 +482,28 @@ vm_boot() {
 	vm_cpio "$ZC_VM_WORK/root" "$ZC_VM_WORK/initrd.cpio" || { vm_err "writing the initramfs failed"; return 99; }
 	vm_log "initramfs: $(($(wc -c <"$ZC_VM_WORK/initrd.cpio") / 1048576)) MiB, built in $(($(vm_now) - ZC_VM_START)) s"
 	_accel=$(vm_pick_accel)
+	while :; do
+		vm_start_qemu "$_accel" && vm_wait_up "$_accel" && return 0
+		# A KVM that the probe (or its cached verdict) accepted failed after
+		# all: fall back to TCG once, and record it, rather than fail the test.
+		if [ "$_accel" = kvm ] && [ -z "${ZC_VM_ACCEL:-}" ]; then
+			vm_show_console 5
+			vm_kill_guest
+			vm_record_tcg "$ZC_VM_FAILURE"
+			_accel=tcg
+			continue
+		fi
+		cat "$ZC_VM_WORK/qemu.log"
+		vm_show_console
+		vm_err "$ZC_VM_FAILURE"
+		return 99
+	done
+}
+
+# vm_start_qemu ACCEL: start the guest on free ports; sets ZC_VM_QEMU_PID and
+# starts the watchdog. On failure returns 1 with ZC_VM_FAILURE set.
+vm_start_qemu() {
+	_sq_accel=$1
 	_tries=0
 	while :; do
 		_tries=$((_tries + 1))
@@ -413,10 +513,8 @@ vm_boot() {
 		ZC_VM_CTL=http://127.0.0.1:$3
 		export ZC_VM_HTTP ZC_VM_HTTPS ZC_VM_CTL
 		: >"$ZC_VM_CONSOLE"
-		_cpu=max
-		[ "$_accel" = kvm ] && _cpu=host
-		"$ZC_VM_QEMU" -nodefaults -no-user-config -display none -accel "$_accel" -cpu "$_cpu" \
-			-smp "${ZC_VM_SMP:-2}" -m "${ZC_VM_MEM:-512M}" -no-reboot \
+		# shellcheck disable=SC2046
+		"$ZC_VM_QEMU" $(vm_qemu_base "$_sq_accel") \
 			-kernel "$ZC_VM_CACHE/kernel/vmlinuz" -initrd "$ZC_VM_WORK/initrd.cpio" \
 			-append "console=ttyS0 quiet panic=-1" \
 			-serial "file:$ZC_VM_CONSOLE" \
@@ -429,15 +527,8 @@ vm_boot() {
 		if grep -q 'hostfwd\|ould not set up host forwarding' "$ZC_VM_WORK/qemu.log" && [ $_tries -lt 3 ]; then
 			continue   # lost a race for a port
 		fi
-		if [ "$_accel" = kvm ] && [ -z "${ZC_VM_ACCEL:-}" ]; then
-			vm_log "qemu failed with KVM ($(head -n 1 "$ZC_VM_WORK/qemu.log")); using TCG"
-			_accel=tcg
-			echo tcg >"$ZC_VM_CACHE/accel.$(uname -r)"
-			continue
-		fi
-		cat "$ZC_VM_WORK/qemu.log"
-		vm_err "qemu did not start"
-		return 99
+		ZC_VM_FAILURE="qemu did not start with $_sq_accel: $(head -n 1 "$ZC_VM_WORK/qemu.log")"
+		return 1
 	done
 	# Whatever happens, the guest dies after ZC_VM_TIMEOUT seconds, or
 	# within a second of this shell dying without vm_stop.
@@ -457,25 +548,40 @@ vm_boot() {
 			echo "vm: TIMEOUT: killed the guest after $_i s"
 	) &
 	ZC_VM_WATCHDOG_PID=$!
-	_deadline=$(($(vm_now) + ${ZC_VM_BOOT_TIMEOUT:-60}))
+}
+
+# vm_wait_up ACCEL: wait until zcserve in the guest answers. A KVM guest that
+# was not forced gets ZC_VM_KVM_BOOT_TIMEOUT (default 30 s; it boots in a
+# few) before the caller falls back to TCG. On failure returns 1 with
+# ZC_VM_FAILURE set.
+vm_wait_up() {
+	_limit=${ZC_VM_BOOT_TIMEOUT:-60}
+	if [ "$1" = kvm ] && [ -z "${ZC_VM_ACCEL:-}" ] && [ "${ZC_VM_KVM_BOOT_TIMEOUT:-30}" -lt "$_limit" ]; then
+		_limit=${ZC_VM_KVM_BOOT_TIMEOUT:-30}
+	fi
+	_deadline=$(($(vm_now) + _limit))
 	while :; do
 		if curl -sf -o /dev/null --max-time 3 "$ZC_VM_HTTP$ZC_VM_STATUS"; then
-			vm_log "guest up after $(($(vm_now) - ZC_VM_START)) s ($_accel; $(grep -o 'kernel [^,]*' "$ZC_VM_CONSOLE" | head -n 1); $(grep -o '[a-z0-9]* driver [a-z0-9_]*' "$ZC_VM_CONSOLE" | head -n 1))"
+			vm_log "guest up after $(($(vm_now) - ZC_VM_START)) s ($1; $(grep -o 'kernel [^,]*' "$ZC_VM_CONSOLE" | head -n 1); $(grep -o '[a-z0-9]* driver [a-z0-9_]*' "$ZC_VM_CONSOLE" | head -n 1))"
 			return 0
 		fi
 		if ! vm_qemu_alive; then
-			cat "$ZC_VM_WORK/qemu.log"
-			vm_show_console
-			vm_err "the guest stopped before zcserve answered"
-			return 99
+			ZC_VM_FAILURE="the guest stopped before zcserve answered ($1)"
+			return 1
 		fi
 		if [ "$(vm_now)" -ge "$_deadline" ]; then
-			vm_show_console
-			vm_err "zcserve in the guest did not answer within ${ZC_VM_BOOT_TIMEOUT:-60} s"
-			return 99
+			ZC_VM_FAILURE="zcserve in the guest did not answer within $_limit s ($1)"
+			return 1
 		fi
 		sleep 0.5
 	done
+}
+
+# Kill the guest and its watchdog at once (no clean shutdown).
+vm_kill_guest() {
+	[ -n "${ZC_VM_QEMU_PID:-}" ] && kill "$ZC_VM_QEMU_PID" 2>/dev/null && wait "$ZC_VM_QEMU_PID" 2>/dev/null
+	[ -n "${ZC_VM_WATCHDOG_PID:-}" ] && kill "$ZC_VM_WATCHDOG_PID" 2>/dev/null && wait "$ZC_VM_WATCHDOG_PID" 2>/dev/null
+	ZC_VM_QEMU_PID= ZC_VM_WATCHDOG_PID=
 }
 
 # vm_sh SCRIPT: run a shell script in the guest, print its output.
