@@ -79,7 +79,8 @@ struct zc_fcache {
 
 int zc_fcache_init(struct zc_fcache *fc, unsigned max);
 /* Switch to a new config (reload): drops every cached entry and opens the
- * new root. Returns 0 or -errno. */
+ * new root. Returns 0 or -errno; the config is taken either way, and a root
+ * that could not be opened is retried by the next zc_file_open. */
 int zc_fcache_set_config(struct zc_fcache *fc, const struct zc_config *cfg);
 void zc_fcache_destroy(struct zc_fcache *fc);
 

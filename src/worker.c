@@ -141,7 +141,8 @@ static void set_config(struct zc_worker *w, struct zc_cfg *cfg)
 {
 	int r = zc_fcache_set_config(&w->fcache, cfg->c);
 	if (r < 0)
-		zc_log_error("worker %d: root \"%s\": %s", w->id, cfg->c->root, strerror(-r));
+		zc_log_error("worker %d: root \"%s\": %s; requests retry it", w->id,
+			     cfg->c->root, strerror(-r));
 	zc_lease_worker_config(w, cfg->c->file_leases);
 	struct zc_cfg *old = w->cfg;
 	w->cfg = cfg;
