@@ -89,17 +89,23 @@ static void on_accept(struct zc_op *op, int res, unsigned flags)
 		w->accept_paused = 1;
 		if (l->armed)
 			cancel_accept(l);
-		return;
 	}
 	if (l->armed)
 		return;
+	/* Every path that ends an accept op comes here, errors included: a
+	 * listener retired while its accept failed must still be closed. */
 	if (l->closing) {
 		close(l->fd);
 		l->fd = -1;
 		l->closing = 0;
 		return;
 	}
-	if (!w->stopping && !w->accept_paused && res != -ECANCELED)
+	/* -ECANCELED comes from a pause (max_connections, EMFILE). The tick
+	 * may have lifted the pause in the same completion batch, before this
+	 * completion, while the listener still counted as armed and so was
+	 * skipped: re-arm here then, or the listener never accepts again
+	 * while SO_REUSEPORT keeps sending it its share of connections. */
+	if (!w->stopping && !w->accept_paused)
 		arm_accept(l);
 }
 
@@ -385,7 +391,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
+int zc_worker_init(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -399,6 +405,13 @@ int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struc
 	set_config(w, zc_cfg_hold(cfg));
 	for (int i = 0; i < nfds; i++)
 		listener_add(w, fds[i]);
+	return 0;
+}
+
+int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
+{
+	if (zc_worker_init(w, id, cfg, fds, nfds) < 0)
+		return -1;
 	sem_init(&w->started, 0, 0);
 	if (pthread_create(&w->thread, NULL, worker_main, w))
 		return -1;
