@@ -71,5 +71,40 @@ def test_reload_root_unopenable_then_served():
         eq(s.get('/a.txt').status, 404, 'the old root is no longer served')
 
 
+# -- item 6: a log descriptor number stays valid across reloads ------------
+
+def test_access_log_off_keeps_number_on_dev_null():
+    with Server(conf={'workers': '1'}) as s:
+        log = s.tpath('access.log')
+        s.write_config(dict(s.conf, access_log=log))
+        s.send_signal(signal.SIGHUP)
+        _reloaded(s, 1)
+        nums = [n for n, t in _fd_targets(s.pid).items() if t == log]
+        eq(len(nums), 1, 'descriptors open on the access log')
+        num = nums[0]
+        base = s.fd_count()
+        for i in range(3):
+            # off: a worker may already have loaded the number; it must
+            # never name a file or a client socket opened later
+            s.write_config(dict(s.conf, access_log='off'))
+            s.send_signal(signal.SIGHUP)
+            _reloaded(s, 2 + 2 * i)
+            crowd = [s.conn() for _ in range(3)]   # would take a freed number
+            for c in crowd:
+                eq(c.request('/missing').status, 404, 'request while the log is off')
+            eq(_fd_targets(s.pid).get(num), '/dev/null',
+               'descriptor %d after access_log off (cycle %d)' % (num, i))
+            for c in crowd:
+                c.close()
+            s.write_config(dict(s.conf, access_log=log))
+            s.send_signal(signal.SIGHUP)
+            _reloaded(s, 3 + 2 * i)
+            eq(s.get('/missing?%d' % i).status, 404, 'logged request')
+            wait_for(lambda: ('/missing?%d' % i) in open(log).read(), timeout=2,
+                     msg='the access log line of cycle %d' % i)
+        wait_for(lambda: s.fd_count() <= base, timeout=3,
+                 msg='no descriptor leaked by off/on cycles (%d at start)' % base)
+
+
 if __name__ == '__main__':
     main()
