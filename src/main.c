@@ -63,10 +63,39 @@ static int worker_count(const struct zc_config *c)
 	return n > 0 ? (int)n : 1;
 }
 
+/* A listen error, told once: at start on stderr (and in the error log
+ * when that is a file), on reload in the error log. */
+static void listen_error(const struct zc_config *c, const char *err, int running)
+{
+	if (!running)
+		fprintf(stderr, "%s: %s\n", c->file, err);
+	if (running || (c->error_log && strcmp(c->error_log, "stderr")))
+		zc_log_error("%s: %s", c->file, err);
+}
+
+/* A failed reload closes what build_sets opened so far (every fd before
+ * worker w, address j) and keeps what it reused: a leaked socket would
+ * hold its address, and the next reload's probe would find it in use. */
+static void close_new(const struct zc_config *prev, const struct zc_config *next,
+		      const struct listen_set *old, const struct listen_set *out, int w, int j)
+{
+	for (int v = 0; v <= w; v++) {
+		for (int i = 0; i < (v < w ? next->nlisten : j); i++) {
+			int reused = 0;
+			for (int k = 0; prev && k < prev->nlisten; k++)
+				reused |= out[v].fd[i].fd == old[v].fd[k].fd;
+			if (!reused)
+				close(out[v].fd[i].fd);
+		}
+	}
+}
+
 /* Listening fds for `next`, reusing those of `prev` for addresses present
- * in both, so a reload never closes a socket that keeps serving. */
+ * in both, so a reload never closes a socket that keeps serving. A new
+ * address is probed first (zc_listen_probe): a second instance must fail
+ * to start rather than share the port with SO_REUSEPORT. */
 static int build_sets(const struct zc_config *prev, const struct zc_config *next,
-		      struct listen_set *old, struct listen_set *out, int nw)
+		      struct listen_set *old, struct listen_set *out, int nw, int running)
 {
 	char err[512];
 	for (int w = 0; w < nw; w++) {
@@ -78,9 +107,12 @@ static int build_sets(const struct zc_config *prev, const struct zc_config *next
 				if (!strcmp(prev->listen[k].text, next->listen[j].text) &&
 				    prev->listen[k].tls == next->listen[j].tls)
 					lf->fd = old[w].fd[k].fd;
-			if (lf->fd < 0 && (lf->fd = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
-				fprintf(stderr, "%s: %s\n", next->file, err);
-				zc_log_error("%s: %s", next->file, err);
+			if (lf->fd >= 0)
+				continue;
+			if ((w == 0 && zc_listen_probe(&next->listen[j], err, sizeof(err)) < 0) ||
+			    (lf->fd = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
+				listen_error(next, err, running);
+				close_new(prev, next, old, out, w, j);
 				return -1;
 			}
 		}
@@ -143,7 +175,7 @@ static void reload(void)
 	if (worker_count(nc) != nw)
 		zc_log_warn("reload: changing the number of workers needs a restart; keeping %d", nw);
 	struct listen_set *ns = calloc((size_t)nw, sizeof(*ns));
-	if (!ns || build_sets(cur_cfg->c, nc, sets, ns, nw) < 0) {
+	if (!ns || build_sets(cur_cfg->c, nc, sets, ns, nw, 1) < 0) {
 		zc_log_error("reload failed, keeping the running configuration");
 		free(ns);
 		zc_config_free(nc);
@@ -230,7 +262,7 @@ static int start(struct zc_config *c)
 	int nw = worker_count(c);
 	sets = calloc((size_t)nw, sizeof(*sets));
 	zc_server.workers = calloc((size_t)nw, sizeof(*zc_server.workers));
-	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw) < 0)
+	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw, 0) < 0)
 		return 1;
 	if (c->pid_file && write_pid(c->pid_file) < 0)
 		return 1;

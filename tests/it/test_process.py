@@ -106,5 +106,34 @@ def test_access_log_off_keeps_number_on_dev_null():
                  msg='no descriptor leaked by off/on cycles (%d at start)' % base)
 
 
+# -- item 9: a second instance on the same address -------------------------
+
+def test_second_instance_refused():
+    with Server(conf={'pid_file': 'zc.pid'}) as s:
+        s.put('who.txt', b'first\n')
+        pid_path = s.tpath('zc.pid')
+        eq(open(pid_path).read().strip(), str(s.pid), 'pid file of the first instance')
+        out = s.tpath('second.out')
+        with open(out, 'wb') as f:
+            p = subprocess.Popen([BINARY, '-c', s.conf_path], stdin=subprocess.DEVNULL,
+                                 stdout=f, stderr=f, cwd=s.cwd)
+        try:
+            rc = p.wait(5)
+        except subprocess.TimeoutExpired:
+            rc = None
+            p.kill()
+            p.wait(5)
+        text = open(out, errors='replace').read()
+        check(rc is not None, 'a second instance on the same address started and kept '
+              'running; its output:\n' + text)
+        check(rc != 0, 'second instance exited with status 0')
+        eq(len(re.findall(r'Address already in use', text)), 1,
+           '"Address already in use" lines in %r' % text)
+        check('127.0.0.1:%d' % s.port in text, 'the message names the address: %r' % text)
+        eq(open(pid_path).read().strip(), str(s.pid), 'pid file after the refused start')
+        for _ in range(20):
+            eq(s.get('/who.txt').body, b'first\n', 'served by the first instance')
+
+
 if __name__ == '__main__':
     main()
