@@ -74,6 +74,20 @@ static void cache_remove(struct zc_fcache *fc, struct zc_file *f)
 	zc_file_unref(f);
 }
 
+unsigned zc_fcache_shed(struct zc_fcache *fc, unsigned n, unsigned keep)
+{
+	unsigned freed = 0;
+	struct zc_file *f = fc->lru.lru_prev, *prev;
+	for (; f != &fc->lru && freed < n && fc->count > keep; f = prev) {
+		prev = f->lru_prev;
+		if (f->refs == 1) {     /* the cache's own: closing frees the fd */
+			cache_remove(fc, f);
+			freed++;
+		}
+	}
+	return freed;
+}
+
 static void cache_clear(struct zc_fcache *fc)
 {
 	while (fc->lru.lru_next != &fc->lru)
@@ -470,6 +484,13 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 	int fd = root_open(fc);
 	if (fd == 0)
 		fd = open_beneath(fc, path + 1);
+	/* Out of descriptors: cold cached files give theirs to this one. (With
+	 * an entry for this path the fallback below serves that instead.) */
+	if ((fd == -EMFILE || fd == -ENFILE) && !f && zc_fcache_shed(fc, ZC_FCACHE_SHED, 0)) {
+		fd = root_open(fc);
+		if (fd == 0)
+			fd = open_beneath(fc, path + 1);
+	}
 	if (fd < 0 && f && (fd == -EMFILE || fd == -ENFILE) && fstat(f->fd, &cur) == 0 &&
 	    same_identity(&f->st, &cur)) {
 		/* Out of descriptors: the open file we have is still this file

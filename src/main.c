@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define DEFAULT_CONF ZC_SYSCONFDIR "/zcserve/zcserve.conf"
@@ -158,6 +159,59 @@ static int write_pid(const char *path)
 	return fclose(f);
 }
 
+/* fs.nr_open: the most RLIMIT_NOFILE may be (an unlimited hard limit
+ * cannot be the soft one: setrlimit(2) EPERM above it). */
+static rlim_t nr_open(void)
+{
+	unsigned long long v = 1048576;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 1048576;
+		fclose(f);
+	}
+	return (rlim_t)v;
+}
+
+/* Descriptors: each connection and each cached file takes one, and the
+ * usual soft limit of 1024 would refuse work at about a thousand
+ * connections. Raise the soft limit to the hard one (what a service
+ * manager's LimitNOFILE= sets), or set worker_rlimit_nofile as nginx
+ * does; then tell the operator what the budget covers. */
+static void set_nofile(const struct zc_config *c, int nw)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t max = rl.rlim_max == RLIM_INFINITY ? nr_open() : rl.rlim_max;
+	struct rlimit want = { max, rl.rlim_max };
+	if (c->worker_rlimit_nofile) {
+		want.rlim_cur = (rlim_t)c->worker_rlimit_nofile;
+		if (want.rlim_cur > max)
+			want.rlim_max = want.rlim_cur;  /* needs CAP_SYS_RESOURCE */
+	}
+	if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+		zc_log_warn("worker_rlimit_nofile %llu: %s; using the hard limit %llu",
+			    (unsigned long long)want.rlim_cur, strerror(errno),
+			    (unsigned long long)max);
+		want.rlim_cur = max;
+		want.rlim_max = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &want);
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	unsigned long long need = (unsigned long long)nw * (c->max_connections + ZC_FCACHE_MAX) + 64;
+	if (rl.rlim_cur < need)
+		zc_log_warn("descriptors: limit %llu, below the %llu that %d worker%s may use "
+			    "(max_connections %u + %d cached files each); at the limit, idle "
+			    "cached files are closed first, then connections wait in the backlog",
+			    (unsigned long long)rl.rlim_cur, need, nw, nw == 1 ? "" : "s",
+			    c->max_connections, ZC_FCACHE_MAX);
+	else
+		zc_log_notice("descriptors: limit %llu (%d worker%s: max_connections %u + %d "
+			      "cached files each)", (unsigned long long)rl.rlim_cur, nw,
+			      nw == 1 ? "" : "s", c->max_connections, ZC_FCACHE_MAX);
+}
+
 static void reload(void)
 {
 	struct zc_config *nc = load(conf_path, 1);
@@ -181,6 +235,9 @@ static void reload(void)
 		zc_config_free(nc);
 		return;
 	}
+	if (nc->worker_rlimit_nofile != cur_cfg->c->worker_rlimit_nofile ||
+	    nc->max_connections != cur_cfg->c->max_connections)
+		set_nofile(nc, nw);
 	struct zc_cfg *cfg = zc_cfg_new(nc);
 	for (int w = 0; w < nw; w++)
 		zc_worker_post_reload(&zc_server.workers[w], cfg, ns[w].fd, nc->nlisten);
@@ -260,6 +317,7 @@ static int start(struct zc_config *c)
 	zc_tls_report_kernel(probe.ktls);
 	set_break_even(c);
 	int nw = worker_count(c);
+	set_nofile(c, nw);
 	sets = calloc((size_t)nw, sizeof(*sets));
 	zc_server.workers = calloc((size_t)nw, sizeof(*zc_server.workers));
 	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw, 0) < 0)

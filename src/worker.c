@@ -18,7 +18,6 @@ struct zc_server zc_server;
 /* Timer resolution for every timeout (header, keep-alive, send, linger). */
 #define ZC_TICK_MS 250
 #define ZC_RING_ENTRIES 1024
-#define ZC_FCACHE_MAX 4096
 
 struct zc_cfg *zc_cfg_new(struct zc_config *c)
 {
@@ -82,6 +81,11 @@ static void on_accept(struct zc_op *op, int res, unsigned flags)
 			zc_count(&w->stats.accepted, 1);
 			zc_conn_start(w, res, l->tls);
 		}
+	} else if ((res == -EMFILE || res == -ENFILE) &&
+		   zc_fcache_shed(&w->fcache, ZC_FCACHE_SHED, ZC_FCACHE_KEEP)) {
+		/* A connection is worth more than a cold cached file (the
+		 * hot ones stay): those descriptors are free now, so the
+		 * accept goes on (re-armed below if this completion ended it). */
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
 		/* The connection stays in the backlog; re-arming now would spin.
 		 * The tick re-arms once descriptors may be free again. */

@@ -135,5 +135,89 @@ def test_second_instance_refused():
             eq(s.get('/who.txt').body, b'first\n', 'served by the first instance')
 
 
+# -- item 3: descriptor limits ---------------------------------------------
+
+def _soft_nofile(n):
+    def f():
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        resource.setrlimit(resource.RLIMIT_NOFILE, (n, hard))
+    return f
+
+
+@time_limit(60)
+def test_soft_limit_raised_3000_idle_connections():
+    n = 3000
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < n + 1200:
+        skip('hard RLIMIT_NOFILE %d is too low for %d connections here' % (hard, n))
+    with Server(conf={'workers': '1', 'keepalive_timeout': '60s', 'header_timeout': '60s'},
+                preexec=_soft_nofile(1024)) as s:
+        s.put('a.txt', b'served\n')
+        crowd = []
+        try:
+            for i in range(n):
+                c = Conn(s.port, timeout=5)
+                c.send_request('/a.txt')
+                crowd.append(c)
+            t0 = time.monotonic()
+            r = s.get('/a.txt', timeout=5)
+            eq(r.status, 200, 'request after %d idle connections' % n)
+            check(time.monotonic() - t0 < 5, 'answered within 5 s')
+        finally:
+            for c in crowd:
+                c.close()
+        soft, shard = resource.prlimit(s.pid, resource.RLIMIT_NOFILE)
+        eq(soft, shard, 'soft descriptor limit raised to the hard one')
+        check(re.search(r'descriptors: limit %d' % soft, s.output()),
+              'the descriptor budget is logged at start:\n' + s.output_tail())
+
+
+def test_worker_rlimit_nofile():
+    with Server(conf={'workers': '1', 'worker_rlimit_nofile': '2000'},
+                preexec=_soft_nofile(1024)) as s:
+        eq(resource.prlimit(s.pid, resource.RLIMIT_NOFILE)[0], 2000,
+           'soft limit set by worker_rlimit_nofile')
+        check(re.search(r'descriptors: limit 2000\b', s.output()),
+              'the budget is logged:\n' + s.output_tail())
+        eq(s.get('/missing').status, 404, 'serving')
+
+
+@time_limit(40)
+def test_emfile_evicts_idle_cache_entries():
+    """Cold files in the open-file cache give their descriptors to new
+    connections, and any idle one to a file asked for, instead of the
+    connection waiting or the request getting 503."""
+    limit, files = 128, 80
+    with Server(conf={'workers': '1', 'worker_rlimit_nofile': str(limit),
+                      'keepalive_timeout': '30s', 'header_timeout': '30s',
+                      'file_leases': 'off'}) as s:
+        for i in range(files):
+            s.put('f%d.txt' % i, b'file %d\n' % i)
+        s.put('late.txt', b'late\n')
+        with s.conn() as c:
+            for i in range(files):
+                eq(c.request('/f%d.txt' % i).status, 200, 'f%d.txt' % i)
+        base = s.fd_count()
+        check(base >= files, 'the cache holds %d descriptors (%d open)' % (files, base))
+        crowd = []
+        try:
+            # 40 connections more than there were free descriptors: each
+            # is served (the status page opens no file), cold cached files
+            # giving theirs; then fill what those left free
+            want = limit - base + 40
+            while len(crowd) < want or (s.fd_count() < limit and len(crowd) < 2 * limit):
+                c = Conn(s.port, timeout=3)
+                crowd.append(c)
+                eq(c.request(s.status_path).status, 200,
+                   'connection %d (%d descriptors were free)' % (len(crowd), limit - base))
+            eq(s.fd_count(), limit, 'descriptors in use')
+            r = crowd[0].request('/late.txt')
+            eq(r.status, 200, 'a file opened with every descriptor in use')
+            eq(r.body, b'late\n', 'its body')
+        finally:
+            for c in crowd:
+                c.close()
+
+
 if __name__ == '__main__':
     main()
