@@ -344,6 +344,8 @@ static int parse_size_auto(const char *s, uint64_t *out)
 static const struct numspec sz_auto = { parse_size_auto, 0, UINT64_MAX };
 static const struct numspec sz_header = { zc_parse_size, 1024, 1024 * 1024 };
 static const struct numspec n_conns = { zc_cfg_parse_number, 1, 1u << 20 };
+/* fs.nr_open's default is the kernel's upper bound for RLIMIT_NOFILE */
+static const struct numspec n_nofile = { zc_cfg_parse_number, 16, 1u << 20 };
 static const struct numspec n_headers = { zc_cfg_parse_number, 1, 10000 };
 static const struct numspec n_ranges = { zc_cfg_parse_number, 1, 1024 };
 static const struct strspec s_type = { zc_cfg_valid_type }, s_token = { zc_cfg_valid_token };
@@ -387,6 +389,8 @@ static const struct cmd cmds[] = {
 	  DUR },
 	{ "max_connections", 1, 1, 0, set_number, FIELD(max_connections), &n_conns, "10000",
 	  "a number 1..1048576" },
+	{ "worker_rlimit_nofile", 1, 1, 0, set_number, FIELD(worker_rlimit_nofile), &n_nofile, NULL,
+	  "a number 16..1048576" },
 	{ "max_header_size", 1, 1, 0, set_number, FIELD(max_header_size), &sz_header, "8k",
 	  "a size 1k..1m" },
 	{ "max_headers", 1, 1, 0, set_number, FIELD(max_headers), &n_headers, "100",

@@ -78,6 +78,7 @@ struct zc_config {
 	uint64_t send_timeout_ms;        /* 60s */
 	uint64_t shutdown_timeout_ms;    /* 10s: grace period on SIGTERM */
 	unsigned max_connections;        /* per worker, default 10000 */
+	uint64_t worker_rlimit_nofile;   /* RLIMIT_NOFILE; 0 = unset: soft raised to hard */
 	size_t max_header_size;          /* 8k */
 	unsigned max_headers;            /* 100 */
 	uint64_t max_body_size;          /* 0 */

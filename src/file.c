@@ -74,23 +74,54 @@ static void cache_remove(struct zc_fcache *fc, struct zc_file *f)
 	zc_file_unref(f);
 }
 
+unsigned zc_fcache_shed(struct zc_fcache *fc, unsigned n, unsigned keep)
+{
+	unsigned freed = 0;
+	struct zc_file *f = fc->lru.lru_prev, *prev;
+	for (; f != &fc->lru && freed < n && fc->count > keep; f = prev) {
+		prev = f->lru_prev;
+		if (f->refs == 1) {     /* the cache's own: closing frees the fd */
+			cache_remove(fc, f);
+			freed++;
+		}
+	}
+	return freed;
+}
+
 static void cache_clear(struct zc_fcache *fc)
 {
 	while (fc->lru.lru_next != &fc->lru)
 		cache_remove(fc, fc->lru.lru_next);
 }
 
+/* Open the configured root if it is not open yet. */
+static int root_open(struct zc_fcache *fc)
+{
+	if (fc->rootfd >= 0)
+		return 0;
+	int fd = open(fc->cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	fc->rootfd = fd;
+	return 0;
+}
+
+/* The new config is taken even when its root cannot be opened now (EMFILE
+ * at reload time is the ordinary case): the caller releases the old config
+ * right after, so keeping a pointer to it would be a use after free, and
+ * the old root's descriptor must not serve the new config either. The root
+ * is then opened by the next request (zc_file_open), which gets the error
+ * until it succeeds. */
 int zc_fcache_set_config(struct zc_fcache *fc, const struct zc_config *cfg)
 {
 	cache_clear(fc);
-	int fd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fc->rootfd >= 0)
-		close(fc->rootfd);
-	fc->rootfd = fd;
+	int old = fc->rootfd;
+	fc->rootfd = -1;
 	fc->cfg = cfg;
-	return 0;
+	int r = root_open(fc);
+	if (old >= 0)
+		close(old);
+	return r;
 }
 
 void zc_fcache_destroy(struct zc_fcache *fc)
@@ -450,7 +481,16 @@ int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct
 		f = NULL;
 	}
 	fc->misses++;
-	int fd = open_beneath(fc, path + 1);
+	int fd = root_open(fc);
+	if (fd == 0)
+		fd = open_beneath(fc, path + 1);
+	/* Out of descriptors: cold cached files give theirs to this one. (With
+	 * an entry for this path the fallback below serves that instead.) */
+	if ((fd == -EMFILE || fd == -ENFILE) && !f && zc_fcache_shed(fc, ZC_FCACHE_SHED, 0)) {
+		fd = root_open(fc);
+		if (fd == 0)
+			fd = open_beneath(fc, path + 1);
+	}
 	if (fd < 0 && f && (fd == -EMFILE || fd == -ENFILE) && fstat(f->fd, &cur) == 0 &&
 	    same_identity(&f->st, &cur)) {
 		/* Out of descriptors: the open file we have is still this file

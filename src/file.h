@@ -77,11 +77,24 @@ struct zc_fcache {
 #define ZC_SMALL_FILE_MAX (16 * 1024)
 #define ZC_SMALL_FILE_BUDGET (32u * 1024 * 1024)
 
+/* Most entries (each holding a descriptor) per worker's cache. */
+#define ZC_FCACHE_MAX 4096
+/* Idle entries closed at once when descriptors run out (EMFILE). */
+#define ZC_FCACHE_SHED 16
+/* What a new connection leaves of the cache: the hot files, so that the
+ * connections already open keep being served from it at the limit. */
+#define ZC_FCACHE_KEEP 16
+
 int zc_fcache_init(struct zc_fcache *fc, unsigned max);
 /* Switch to a new config (reload): drops every cached entry and opens the
- * new root. Returns 0 or -errno. */
+ * new root. Returns 0 or -errno; the config is taken either way, and a root
+ * that could not be opened is retried by the next zc_file_open. */
 int zc_fcache_set_config(struct zc_fcache *fc, const struct zc_config *cfg);
 void zc_fcache_destroy(struct zc_fcache *fc);
+/* Out of descriptors: drop up to n least recently used entries that no
+ * response holds (their descriptors close), leaving at least keep
+ * entries. Returns how many. */
+unsigned zc_fcache_shed(struct zc_fcache *fc, unsigned n, unsigned keep);
 
 /* Resolve path (normalised, starting with '/') beneath the root and return
  * a referenced entry. Returns 0 or -errno (ENOENT, EACCES, ELOOP, ...). */

@@ -12,6 +12,27 @@
 /* The kernel caps the backlog at net.core.somaxconn; ask for plenty. */
 #define ZC_BACKLOG 4096
 
+int zc_listen_probe(const struct zc_listen *l, char *err, size_t errlen)
+{
+	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket(%s): %s", l->text, strerror(errno));
+		return -1;
+	}
+	/* SO_REUSEADDR only: TIME_WAIT leftovers of an earlier run do not
+	 * count, a listening socket does, SO_REUSEPORT or not (socket(7)) */
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	int r = bind(fd, (const struct sockaddr *)&l->addr, l->addrlen);
+	if (r < 0)
+		snprintf(err, errlen, "listen %s: %s%s", l->text, strerror(errno),
+			 errno == EADDRINUSE ? " (another server, or another zcserve, listens there)" : "");
+	close(fd);
+	return r < 0 ? -1 : 0;
+}
+
 int zc_listen_socket(const struct zc_listen *l, char *err, size_t errlen)
 {
 	int fam = l->addr.ss_family;

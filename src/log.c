@@ -17,6 +17,9 @@ static char *errlog_path;               /* NULL = stderr */
 static char *acclog_path;               /* NULL = off or stderr */
 static _Atomic int errlog_fd = 2;
 static _Atomic int acclog_fd = -1;
+/* access_log off: the number it had, now on /dev/null, reused when it is
+ * turned on again (-1: none parked) */
+static int acclog_parked = -1;
 static _Atomic int errlog_level = ZC_LOG_NOTICE;
 
 static int open_log(const char *path)
@@ -58,15 +61,37 @@ int zc_log_configure(const struct zc_config *cfg, char *err, size_t errlen)
 	atomic_store(&errlog_level, cfg->error_level);
 
 	if (!cfg->access_log) {
-		/* off: keep the fd number alive for racing writers, just stop logging */
+		/* off: a worker may have loaded the number just before and write
+		 * one more batch to it. Closed, the number could be given to a
+		 * client socket accepted meanwhile, and that client would receive
+		 * access-log lines (addresses, URLs, User-Agents). So the number
+		 * stays open, on /dev/null, and is reused when the log is turned
+		 * on again. If /dev/null cannot be opened the old file stays
+		 * open under it: a leak, never a misdirected write. */
 		set_path(&acclog_path, NULL);
 		int old = atomic_exchange(&acclog_fd, -1);
-		if (old > 2)
-			close(old);
+		if (old > 2) {
+			int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+			if (null >= 0) {
+				dup2(null, old);
+				close(null);
+			}
+			acclog_parked = old;
+		}
 		return 0;
+	}
+	int parked = -1;
+	if (acclog_parked >= 0 && atomic_load(&acclog_fd) < 0) {
+		parked = acclog_parked;         /* switch_fd dup2s onto it */
+		acclog_parked = -1;
+		atomic_store(&acclog_fd, parked);
 	}
 	const char *ap = strcmp(cfg->access_log, "stderr") ? cfg->access_log : NULL;
 	if (switch_fd(&acclog_fd, ap, 2) < 0) {
+		if (parked >= 0) {              /* still off */
+			atomic_store(&acclog_fd, -1);
+			acclog_parked = parked;
+		}
 		snprintf(err, errlen, "%s: access_log \"%s\": %s", cfg->file, ap, strerror(errno));
 		return -1;
 	}

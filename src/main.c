@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define DEFAULT_CONF ZC_SYSCONFDIR "/zcserve/zcserve.conf"
@@ -63,10 +64,39 @@ static int worker_count(const struct zc_config *c)
 	return n > 0 ? (int)n : 1;
 }
 
+/* A listen error, told once: at start on stderr (and in the error log
+ * when that is a file), on reload in the error log. */
+static void listen_error(const struct zc_config *c, const char *err, int running)
+{
+	if (!running)
+		fprintf(stderr, "%s: %s\n", c->file, err);
+	if (running || (c->error_log && strcmp(c->error_log, "stderr")))
+		zc_log_error("%s: %s", c->file, err);
+}
+
+/* A failed reload closes what build_sets opened so far (every fd before
+ * worker w, address j) and keeps what it reused: a leaked socket would
+ * hold its address, and the next reload's probe would find it in use. */
+static void close_new(const struct zc_config *prev, const struct zc_config *next,
+		      const struct listen_set *old, const struct listen_set *out, int w, int j)
+{
+	for (int v = 0; v <= w; v++) {
+		for (int i = 0; i < (v < w ? next->nlisten : j); i++) {
+			int reused = 0;
+			for (int k = 0; prev && k < prev->nlisten; k++)
+				reused |= out[v].fd[i].fd == old[v].fd[k].fd;
+			if (!reused)
+				close(out[v].fd[i].fd);
+		}
+	}
+}
+
 /* Listening fds for `next`, reusing those of `prev` for addresses present
- * in both, so a reload never closes a socket that keeps serving. */
+ * in both, so a reload never closes a socket that keeps serving. A new
+ * address is probed first (zc_listen_probe): a second instance must fail
+ * to start rather than share the port with SO_REUSEPORT. */
 static int build_sets(const struct zc_config *prev, const struct zc_config *next,
-		      struct listen_set *old, struct listen_set *out, int nw)
+		      struct listen_set *old, struct listen_set *out, int nw, int running)
 {
 	char err[512];
 	for (int w = 0; w < nw; w++) {
@@ -78,9 +108,12 @@ static int build_sets(const struct zc_config *prev, const struct zc_config *next
 				if (!strcmp(prev->listen[k].text, next->listen[j].text) &&
 				    prev->listen[k].tls == next->listen[j].tls)
 					lf->fd = old[w].fd[k].fd;
-			if (lf->fd < 0 && (lf->fd = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
-				fprintf(stderr, "%s: %s\n", next->file, err);
-				zc_log_error("%s: %s", next->file, err);
+			if (lf->fd >= 0)
+				continue;
+			if ((w == 0 && zc_listen_probe(&next->listen[j], err, sizeof(err)) < 0) ||
+			    (lf->fd = zc_listen_socket(&next->listen[j], err, sizeof(err))) < 0) {
+				listen_error(next, err, running);
+				close_new(prev, next, old, out, w, j);
 				return -1;
 			}
 		}
@@ -126,6 +159,59 @@ static int write_pid(const char *path)
 	return fclose(f);
 }
 
+/* fs.nr_open: the most RLIMIT_NOFILE may be (an unlimited hard limit
+ * cannot be the soft one: setrlimit(2) EPERM above it). */
+static rlim_t nr_open(void)
+{
+	unsigned long long v = 1048576;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "r");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 1048576;
+		fclose(f);
+	}
+	return (rlim_t)v;
+}
+
+/* Descriptors: each connection and each cached file takes one, and the
+ * usual soft limit of 1024 would refuse work at about a thousand
+ * connections. Raise the soft limit to the hard one (what a service
+ * manager's LimitNOFILE= sets), or set worker_rlimit_nofile as nginx
+ * does; then tell the operator what the budget covers. */
+static void set_nofile(const struct zc_config *c, int nw)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t max = rl.rlim_max == RLIM_INFINITY ? nr_open() : rl.rlim_max;
+	struct rlimit want = { max, rl.rlim_max };
+	if (c->worker_rlimit_nofile) {
+		want.rlim_cur = (rlim_t)c->worker_rlimit_nofile;
+		if (want.rlim_cur > max)
+			want.rlim_max = want.rlim_cur;  /* needs CAP_SYS_RESOURCE */
+	}
+	if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+		zc_log_warn("worker_rlimit_nofile %llu: %s; using the hard limit %llu",
+			    (unsigned long long)want.rlim_cur, strerror(errno),
+			    (unsigned long long)max);
+		want.rlim_cur = max;
+		want.rlim_max = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &want);
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	unsigned long long need = (unsigned long long)nw * (c->max_connections + ZC_FCACHE_MAX) + 64;
+	if (rl.rlim_cur < need)
+		zc_log_warn("descriptors: limit %llu, below the %llu that %d worker%s may use "
+			    "(max_connections %u + %d cached files each); at the limit, idle "
+			    "cached files are closed first, then connections wait in the backlog",
+			    (unsigned long long)rl.rlim_cur, need, nw, nw == 1 ? "" : "s",
+			    c->max_connections, ZC_FCACHE_MAX);
+	else
+		zc_log_notice("descriptors: limit %llu (%d worker%s: max_connections %u + %d "
+			      "cached files each)", (unsigned long long)rl.rlim_cur, nw,
+			      nw == 1 ? "" : "s", c->max_connections, ZC_FCACHE_MAX);
+}
+
 static void reload(void)
 {
 	struct zc_config *nc = load(conf_path, 1);
@@ -143,12 +229,15 @@ static void reload(void)
 	if (worker_count(nc) != nw)
 		zc_log_warn("reload: changing the number of workers needs a restart; keeping %d", nw);
 	struct listen_set *ns = calloc((size_t)nw, sizeof(*ns));
-	if (!ns || build_sets(cur_cfg->c, nc, sets, ns, nw) < 0) {
+	if (!ns || build_sets(cur_cfg->c, nc, sets, ns, nw, 1) < 0) {
 		zc_log_error("reload failed, keeping the running configuration");
 		free(ns);
 		zc_config_free(nc);
 		return;
 	}
+	if (nc->worker_rlimit_nofile != cur_cfg->c->worker_rlimit_nofile ||
+	    nc->max_connections != cur_cfg->c->max_connections)
+		set_nofile(nc, nw);
 	struct zc_cfg *cfg = zc_cfg_new(nc);
 	for (int w = 0; w < nw; w++)
 		zc_worker_post_reload(&zc_server.workers[w], cfg, ns[w].fd, nc->nlisten);
@@ -228,9 +317,10 @@ static int start(struct zc_config *c)
 	zc_tls_report_kernel(probe.ktls);
 	set_break_even(c);
 	int nw = worker_count(c);
+	set_nofile(c, nw);
 	sets = calloc((size_t)nw, sizeof(*sets));
 	zc_server.workers = calloc((size_t)nw, sizeof(*zc_server.workers));
-	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw) < 0)
+	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw, 0) < 0)
 		return 1;
 	if (c->pid_file && write_pid(c->pid_file) < 0)
 		return 1;

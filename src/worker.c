@@ -18,7 +18,6 @@ struct zc_server zc_server;
 /* Timer resolution for every timeout (header, keep-alive, send, linger). */
 #define ZC_TICK_MS 250
 #define ZC_RING_ENTRIES 1024
-#define ZC_FCACHE_MAX 4096
 
 struct zc_cfg *zc_cfg_new(struct zc_config *c)
 {
@@ -82,6 +81,11 @@ static void on_accept(struct zc_op *op, int res, unsigned flags)
 			zc_count(&w->stats.accepted, 1);
 			zc_conn_start(w, res, l->tls);
 		}
+	} else if ((res == -EMFILE || res == -ENFILE) &&
+		   zc_fcache_shed(&w->fcache, ZC_FCACHE_SHED, ZC_FCACHE_KEEP)) {
+		/* A connection is worth more than a cold cached file (the
+		 * hot ones stay): those descriptors are free now, so the
+		 * accept goes on (re-armed below if this completion ended it). */
 	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
 		/* The connection stays in the backlog; re-arming now would spin.
 		 * The tick re-arms once descriptors may be free again. */
@@ -89,17 +93,23 @@ static void on_accept(struct zc_op *op, int res, unsigned flags)
 		w->accept_paused = 1;
 		if (l->armed)
 			cancel_accept(l);
-		return;
 	}
 	if (l->armed)
 		return;
+	/* Every path that ends an accept op comes here, errors included: a
+	 * listener retired while its accept failed must still be closed. */
 	if (l->closing) {
 		close(l->fd);
 		l->fd = -1;
 		l->closing = 0;
 		return;
 	}
-	if (!w->stopping && !w->accept_paused && res != -ECANCELED)
+	/* -ECANCELED comes from a pause (max_connections, EMFILE). The tick
+	 * may have lifted the pause in the same completion batch, before this
+	 * completion, while the listener still counted as armed and so was
+	 * skipped: re-arm here then, or the listener never accepts again
+	 * while SO_REUSEPORT keeps sending it its share of connections. */
+	if (!w->stopping && !w->accept_paused)
 		arm_accept(l);
 }
 
@@ -141,7 +151,8 @@ static void set_config(struct zc_worker *w, struct zc_cfg *cfg)
 {
 	int r = zc_fcache_set_config(&w->fcache, cfg->c);
 	if (r < 0)
-		zc_log_error("worker %d: root \"%s\": %s", w->id, cfg->c->root, strerror(-r));
+		zc_log_error("worker %d: root \"%s\": %s; requests retry it", w->id,
+			     cfg->c->root, strerror(-r));
 	zc_lease_worker_config(w, cfg->c->file_leases);
 	struct zc_cfg *old = w->cfg;
 	w->cfg = cfg;
@@ -384,7 +395,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
+int zc_worker_init(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
@@ -398,6 +409,13 @@ int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struc
 	set_config(w, zc_cfg_hold(cfg));
 	for (int i = 0; i < nfds; i++)
 		listener_add(w, fds[i]);
+	return 0;
+}
+
+int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds)
+{
+	if (zc_worker_init(w, id, cfg, fds, nfds) < 0)
+		return -1;
 	sem_init(&w->started, 0, 0);
 	if (pthread_create(&w->thread, NULL, worker_main, w))
 		return -1;

@@ -116,6 +116,9 @@ struct zc_server {
 };
 extern struct zc_server zc_server;
 
+/* The worker's state without its thread or ring (zc_worker_start does the
+ * rest; unit tests drive the callbacks of a worker set up this way). */
+int zc_worker_init(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds);
 /* Start a worker thread serving on the given listen fds. */
 int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds);
 /* Main thread: hand over a new config and listener set (reload). */

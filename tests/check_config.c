@@ -147,6 +147,7 @@ START_TEST(defaults)
 	ck_assert_uint_eq(cfg->send_timeout_ms, 60000);
 	ck_assert_uint_eq(cfg->shutdown_timeout_ms, 10000);
 	ck_assert_uint_eq(cfg->max_connections, 10000);
+	ck_assert_uint_eq(cfg->worker_rlimit_nofile, 0);        /* unset: soft to hard */
 	ck_assert_uint_eq(cfg->max_header_size, 8192);
 	ck_assert_uint_eq(cfg->max_headers, 100);
 	ck_assert_uint_eq(cfg->max_body_size, 0);
@@ -212,7 +213,8 @@ START_TEST(every_directive)
 		 "tls_ciphersuites TLS_AES_256_GCM_SHA384;\n"
 		 "tls_session_tickets off;\n"
 		 "tls_session_ticket_rotate 10m;\n"
-		 "ktls off;\n");
+		 "ktls off;\n"
+		 "worker_rlimit_nofile 65536;\n");
 	ck_assert_int_eq(cfg->nlisten, 2);
 	ck_assert_str_eq(cfg->listen[0].text, "127.0.0.1:8080");
 	ck_assert_str_eq(cfg->listen[1].text, "0.0.0.0:8443");
@@ -236,6 +238,7 @@ START_TEST(every_directive)
 	ck_assert_uint_eq(cfg->send_timeout_ms, 120000);
 	ck_assert_uint_eq(cfg->shutdown_timeout_ms, 3600000);
 	ck_assert_uint_eq(cfg->max_connections, 123);
+	ck_assert_uint_eq(cfg->worker_rlimit_nofile, 65536);
 	ck_assert_uint_eq(cfg->max_header_size, 16384);
 	ck_assert_uint_eq(cfg->max_headers, 50);
 	ck_assert_uint_eq(cfg->max_body_size, 1ull << 30);
@@ -504,6 +507,10 @@ START_TEST(err_values)
 	      "\"status_path\": expected an absolute path like /zcserve-status, or off");
 	fails("root www;\nmax_connections 0;\n",
 	      "test.conf:2: invalid value \"0\" for \"max_connections\": expected a number 1..1048576");
+	fails("root www;\nworker_rlimit_nofile 15;\n", "test.conf:2: invalid value \"15\" for "
+	      "\"worker_rlimit_nofile\": expected a number 16..1048576");
+	fails("root www;\nworker_rlimit_nofile 1048577;\n", "test.conf:2: invalid value \"1048577\" "
+	      "for \"worker_rlimit_nofile\": expected a number 16..1048576");
 	fails("root www;\nmax_ranges 1025;\n",
 	      "test.conf:2: invalid value \"1025\" for \"max_ranges\": expected a number 1..1024");
 	fails("root www;\nuser 'a b';\n",
