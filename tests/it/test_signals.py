@@ -130,7 +130,7 @@ def test_sighup_reload_under_load():
     with s:
         pid = s.pid
         stop = threading.Event()
-        failures, counts = [], {'ok': 0, 'retries': 0}
+        failures, counts = [], {'ok': 0}
         lock = threading.Lock()
 
         def worker(n):
@@ -142,23 +142,16 @@ def test_sighup_reload_under_load():
                     path = '/data.bin' if n % 2 == 0 else '/noext'
                     c.send_request(path)
                     r = c.read_response()
-                except (EOFError, BrokenPipeError, ConnectionResetError) as e:
-                    reused_empty = used > 0 and c is not None and not c.buf
-                    if c is not None:
-                        c.close()
-                    c = None
-                    with lock:
-                        if reused_empty:      # closed while idle: the client retries
-                            counts['retries'] += 1
-                        else:
-                            failures.append('worker %d: %s: %s' % (n, type(e).__name__, e))
-                    continue
+                # README: SIGHUP reloads "without dropping connections".
+                # keepalive_timeout (10s) is longer than the test, so a
+                # connection the server closes or resets was dropped.
                 except Exception as e:
                     if c is not None:
                         c.close()
                     c = None
                     with lock:
-                        failures.append('worker %d: %s: %s' % (n, type(e).__name__, e))
+                        failures.append('worker %d (request %d on its connection): '
+                                        '%s: %s' % (n, used + 1, type(e).__name__, e))
                     continue
                 used += 1
                 want = data if path == '/data.bin' else b'no extension\n'
@@ -169,6 +162,9 @@ def test_sighup_reload_under_load():
                     else:
                         counts['ok'] += 1
                 if 'close' in r.conn_tokens():
+                    with lock:
+                        failures.append('worker %d: Connection: close on request %d'
+                                        % (n, used))
                     c.close()
                     c = None
             if c is not None:
@@ -192,13 +188,13 @@ def test_sighup_reload_under_load():
             stop.set()
             for t in threads:
                 t.join(10)
+                check(not t.is_alive(), 'a client thread still runs 10 s after the stop')
         s.check_alive()
         eq(s.pid, pid, 'server pid')
-        check(not failures, '%d failed requests during reloads (%d ok, %d idle-close retries):'
-              '\n  %s' % (len(failures), counts['ok'], counts['retries'],
-                          '\n  '.join(failures[:20])))
+        check(not failures, '%d failed requests or dropped connections during reloads '
+              '(%d ok):\n  %s' % (len(failures), counts['ok'], '\n  '.join(failures[:20])))
         check(counts['ok'] > 100, 'only %d requests completed during the test' % counts['ok'])
-        print('# %d requests ok, %d retried after an idle close' % (counts['ok'], counts['retries']))
+        print('# %d requests ok, no connection dropped' % counts['ok'])
 
 
 @time_limit(30)
