@@ -329,8 +329,12 @@ def test_pipeline_flood_never_reads():
               '%d -> max %d KiB, connection freed %s'
               % (sent // len(one), n_req, sent, rss0, rss_max,
                  'after %.1fs' % freed if freed is not None else 'NOT within 5 s'))
-        check(rss_max - rss0 < 64 * 1024, 'server RSS grew by %d KiB during the pipeline flood'
-              % (rss_max - rss0))
+        # README: "grows the server's RSS by about 0.1 MB" (default build;
+        # AddressSanitizer's quarantine keeps freed memory, so only a loose
+        # bound there)
+        limit = 64 * 1024 if sanitized_build() else 256
+        check(rss_max - rss0 <= limit, 'server RSS grew by %d KiB during the pipeline flood '
+              '(README: about 0.1 MB; at most %d KiB allowed)' % (rss_max - rss0, limit))
         check(freed is not None, 'the flooding connection was not closed within 5 s '
               '(send_timeout 2s)')
         s.serves_ok('after the pipeline flood')
@@ -384,7 +388,12 @@ def test_10k_idle_connections():
             print('# %d idle connections (opened in %.1fs): server RSS %d -> %d KiB, %.0f bytes '
                   'per idle connection; descriptors %d -> %d'
                   % (N_IDLE, t_conn, rss0, rss1, per_conn, base_fds, fds1))
-            check(per_conn < 64 * 1024, '%.0f bytes of RSS per idle connection' % per_conn)
+            # README (Memory per connection): 5,344 bytes, 7.2 KB under
+            # AddressSanitizer; within a factor of two of that
+            readme = 7200 if sanitized_build() else 5344
+            check(readme / 2 <= per_conn <= readme * 2,
+                  '%.0f bytes of RSS per idle connection; README says %d'
+                  % (per_conn, readme))
             check(fds1 >= base_fds + N_IDLE - 10, 'descriptors with %d connections: %d (base %d)'
                   % (N_IDLE, fds1, base_fds))
             lat = [timed_get(s.port) for _ in range(10)]

@@ -799,6 +799,23 @@ class Server:
         eq(r.body, b'alive\n', 'normal request body %s' % what)
 
 
+_sanitized = None
+
+
+def sanitized_build():
+    """Whether the binary under test is built with AddressSanitizer
+    (tests/sanitize.sh): memory figures measured on the default build
+    (README) do not apply to it."""
+    global _sanitized
+    if _sanitized is None:
+        try:
+            with open(BINARY, 'rb') as f:
+                _sanitized = b'__asan_init' in f.read()
+        except OSError:
+            _sanitized = False
+    return _sanitized
+
+
 def run_tool(args, timeout=10, cwd=None):
     """Run the binary with args; returns CompletedProcess (text)."""
     return subprocess.run([BINARY] + list(args), stdin=subprocess.DEVNULL,
