@@ -847,6 +847,7 @@ def main(ns=None):
     print('# binary %s, source %s' % (BINARY, SRCDIR), flush=True)
     signal.signal(signal.SIGALRM, _alarm)
     passed = failed = skipped = 0
+    skips = []
     t_all = time.monotonic()
     for name, fn in tests:
         t0 = time.monotonic()
@@ -876,6 +877,7 @@ def main(ns=None):
             print('PASS %s (%.2fs)' % (name, dt), flush=True)
         elif res == 'SKIP':
             skipped += 1
+            skips.append((name, why))
             print('SKIP %s: %s' % (name, why), flush=True)
         else:
             failed += 1
@@ -885,6 +887,8 @@ def main(ns=None):
                 print('    ' + n.replace('\n', '\n    '), flush=True)
         del NOTES[:]
     print('# total %.1fs' % (time.monotonic() - t_all))
+    for name, why in skips:     # repeated at the end, where a log's tail shows them
+        print('# skipped %s: %s' % (name, why))
     line = '%d passed, %d failed' % (passed, failed)
     if skipped:
         line += ', %d skipped' % skipped
