@@ -188,6 +188,7 @@ def _changing_files(strategy, kind):
         finally:
             mut.stop.set()
             mut.join(5)
+        check(not mut.is_alive(), 'the file mutator still runs 5 s after its stop')
         check(mut.error is None, 'the file mutator failed: %s' % mut.error)
         s.check_alive()
         what = '%s, files %s' % (strategy, 'truncated in place' if kind == 'truncate'

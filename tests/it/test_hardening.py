@@ -737,6 +737,7 @@ def test_symlink_swap_race():
         finally:
             stop.set()
             th.join(5)
+        check(not th.is_alive(), 'the symlink swapper still runs 5 s after its stop')
         print('# %d swaps; statuses %s' % (flips[0], seen))
         check(flips[0] > 50, 'only %d swaps' % flips[0])
         check(seen.get(200, 0) > 0, 'the inside target was never served: %s' % seen)
