@@ -26,6 +26,35 @@ def _connect_refused_or_unserved(port):
         c.close()
 
 
+@time_limit(30)
+def test_sigint_graceful_like_sigterm():
+    """README (Signals): INT is a graceful stop like TERM: a download in
+    progress completes, new connections are not served, exit status 0."""
+    with Server(conf={'shutdown_timeout': '8s', 'send_timeout': '10s'}) as s:
+        data = s.put('big.bin', rand_bytes(8 * MiB))
+        s.put('zc-alive.txt', b'alive\n')
+        with Conn(s.port, rcvbuf=64 * 1024, timeout=10) as c:
+            c.send_request('/big.bin')
+            eq(Response.parse_head(c.read_head()).status, 200, 'download status')
+            got = bytearray(c.buf)
+            c.buf.clear()
+            got += c.read_exact(256 * 1024)
+            got += c.buf
+            c.buf.clear()
+            s.send_signal(signal.SIGINT)
+            time.sleep(0.5)
+            check(s.alive(), 'the server exited on SIGINT with a download in progress')
+            check(_connect_refused_or_unserved(s.port), 'a new connection was served after '
+                  'SIGINT')
+            while len(got) < len(data):
+                d = c._recv(256 * 1024)
+                check(d, 'download cut off at %d of %d bytes after SIGINT'
+                      % (len(got), len(data)))
+                got += d
+            eq(bytes(got), data, 'download completed across SIGINT')
+        eq(s.wait_exit(3), 0, 'exit status 3 s after SIGINT and the download\'s end')
+
+
 @time_limit(40)
 def test_sigterm_graceful_inflight_download():
     with Server(conf={'shutdown_timeout': '8s', 'send_timeout': '10s'}) as s:
