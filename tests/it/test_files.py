@@ -4,6 +4,8 @@ auto (with status counters), sparse files over 2 GiB, a file that shrinks
 while it is sent, send_timeout, symlinks, hidden files, special files, and
 descriptor leaks after a burst of connections."""
 
+import stat
+
 from zctest import *
 
 MiB = 1 << 20
@@ -49,7 +51,11 @@ def _bodies(strategy):
                 eq(r.body, big[a:b + 1], '%s Range %s body' % (strategy, spec))
             r = c.request('/f%d.bin' % (MiB + 12345),
                           headers=[('Range', 'bytes=3-9,500000-600000,-100')])
-            for a, b, _, _, data in parse_byteranges(r):
+            eq(r.status, 206, '%s multipart status' % strategy)
+            parts = parse_byteranges(r)
+            eq([p[:2] for p in parts], [(3, 9), (500000, 600000), (len(big) - 100, len(big) - 1)],
+               '%s multipart parts' % strategy)
+            for a, b, _, _, data in parts:
                 eq(data, big[a:b + 1], '%s multipart part %d-%d' % (strategy, a, b))
         st1 = s.status()
 
@@ -107,6 +113,7 @@ def test_parallel_downloads():
                 t.start()
             for t in threads:
                 t.join(20)
+                check(not t.is_alive(), '%s: a download still runs after 20 s' % strategy)
             check(not errors, '%s: %d of 32 parallel downloads failed: %s'
                   % (strategy, len(errors), errors[:5]))
 
@@ -232,6 +239,46 @@ def test_send_timeout():
         s.serves_ok('after a send timeout')
 
 
+@time_limit(30)
+def test_send_timeout_counts_from_last_progress():
+    """README: send_timeout bounds a response that makes no progress, not
+    a whole response (nginx semantics: between two successive writes): a
+    client that reads steadily gets the whole file although it takes
+    several timeouts. (Progress is a write the socket accepted; a socket
+    becomes writable again only once a third of its send buffer, up to
+    tcp_wmem's 4 MB, has drained, so the reader here is slow in total but
+    never stalls that long.)"""
+    for strategy in ('copy', 'sendfile'):
+        with Server(conf={'send_timeout': '1s', 'keepalive_timeout': '30s',
+                          'send_strategy': strategy}) as s:
+            data = s.put('slow.bin', rand_bytes(12 * MiB))
+            c = Conn(s.port, timeout=5)
+            with c:
+                c.send_request('/slow.bin')
+                r = Response.parse_head(c.read_head())
+                eq(r.status, 200, 'status')
+                got = bytearray(c.buf)
+                c.buf.clear()
+                t0 = time.monotonic()
+                # at most 64 KiB per 16 ms, 4 MB/s: about 3 s in all
+                while len(got) < len(data):
+                    try:
+                        d = c.sock.recv(min(64 * 1024, len(data) - len(got)))
+                    except ConnectionResetError:
+                        d = b''
+                    check(d, '%s: a slow but steady reader was cut off at %d of %d bytes '
+                          'after %.1f s (send_timeout 1s counts from the last progress)'
+                          % (strategy, len(got), len(data), time.monotonic() - t0))
+                    got += d
+                    time.sleep(0.016)
+                dt = time.monotonic() - t0
+                eq(bytes(got), data, '%s: slow download' % strategy)
+                check(dt > 2.0, '%s: the download took only %.1f s: not slow enough to show '
+                      'anything' % (strategy, dt))
+                print('# %s: %d MiB in %.1f s with send_timeout 1s'
+                      % (strategy, len(data) // MiB, dt))
+
+
 def _symlink_server(mode):
     s = Server(conf={'symlinks': mode})
     secret = b'SECRET-' + os.urandom(8).hex().encode()
@@ -278,7 +325,7 @@ def test_symlinks_inside():
         for p in OUTSIDE:
             with cases.case():
                 r = s.get(p)
-                is_in(r.status, (403, 404), 'symlinks inside: GET %s (points outside root)' % p)
+                eq(r.status, 404, 'symlinks inside: GET %s (points outside root; README: 404)' % p)
                 check(s.secret not in r.body and b'root:' not in r.body, 'GET %s leaked' % p)
         cases.check()
         eq(s.get('/dangling.txt').status, 404, 'dangling symlink')
@@ -292,7 +339,7 @@ def test_symlinks_off():
         for p in INSIDE + OUTSIDE + ['/dangling.txt']:
             with cases.case():
                 r = s.get(p)
-                is_in(r.status, (403, 404), 'symlinks off: GET %s' % p)
+                eq(r.status, 404, 'symlinks off: GET %s (README: a refused path gets 404)' % p)
                 check(s.secret not in r.body and b'real\n' != r.body and b'root:' not in r.body,
                       'symlinks off: GET %s served a symlink' % p)
         cases.check()
@@ -344,6 +391,65 @@ def test_special_files():
         os.symlink('/dev/zero', s.path('zero'))
         is_in(s.get('/zero', timeout=4).status, (403, 404), 'symlink to /dev/zero')
         s.serves_ok('after GET of /dev/zero')
+
+
+def test_device_node_refused():
+    """README: only regular files and directories are served. A symlink
+    to /dev/zero is already refused by containment, so this makes device
+    nodes inside the root itself, where only the file-type rule stands
+    between them and a response."""
+    with Server(conf={'symlinks': 'off'}) as s:
+        devs = {'null.dev': (stat.S_IFCHR, os.makedev(1, 3)),      # /dev/null
+                'urandom.dev': (stat.S_IFCHR, os.makedev(1, 9))}   # /dev/urandom
+        for name, (kind, dev) in devs.items():
+            try:
+                os.mknod(s.path(name), 0o644 | kind, dev)
+            except PermissionError as e:
+                skip('cannot create device nodes here (needs CAP_MKNOD): %s' % e)
+        cases = Cases()
+        for name in devs:
+            with cases.case(name):
+                t0 = time.monotonic()
+                r = s.get('/' + name, timeout=4)
+                is_in(r.status, (403, 404), 'GET of the device node /%s' % name)
+                check(time.monotonic() - t0 < 2, 'GET of a device node took %.1fs'
+                      % (time.monotonic() - t0))
+        cases.check()
+        s.serves_ok('after GET of device nodes')
+
+
+def test_symlink_to_sibling_of_root():
+    """symlinks inside: a target beside the root whose name starts with
+    the root's name (<tmp>/www-evil next to <tmp>/www) is outside. The
+    kernel's RESOLVE_BENEATH refuses these links, so only the server's own
+    prefix check decides: it must compare whole path components."""
+    s = Server(conf={'symlinks': 'inside'})
+    evil = s.www + '-evil'
+    secret = b'SIBLING-SECRET-' + os.urandom(8).hex().encode()
+    write_file(os.path.join(evil, 'secret.txt'), secret)
+    write_file(os.path.join(evil, 'sub', 'secret.txt'), secret)
+    links = {'rel.txt': '../www-evil/secret.txt',
+             'abs.txt': os.path.join(evil, 'secret.txt'),
+             'evildir': '../www-evil',
+             'evildir_abs': evil}
+    for name, target in links.items():
+        os.symlink(target, s.path(name))
+    s.put('ok.txt', b'inside\n')
+    os.symlink('ok.txt', s.path('ok_link.txt'))
+    with s:
+        eq(s.get('/ok_link.txt').body, b'inside\n', 'a link inside the root')
+        cases = Cases()
+        for p in ('/rel.txt', '/abs.txt', '/evildir/secret.txt', '/evildir/sub/secret.txt',
+                  '/evildir_abs/secret.txt'):
+            with cases.case(p):
+                r = s.get(p)
+                eq(r.status, 404, 'GET %s (link to a sibling of the root)' % p)
+                check(secret not in r.body, 'GET %s served the sibling\'s file' % p)
+        with cases.case('/evildir/'):
+            r = s.get('/evildir/')
+            eq(r.status, 404, 'GET /evildir/ (a sibling directory)')
+            check(b'secret.txt' not in r.body, 'the sibling directory was listed')
+        cases.check()
 
 
 @time_limit(40)

@@ -100,9 +100,11 @@ def _attack(s, args, seconds, path):
     (latencies, [(t, active)], rss_max_kib)."""
     exe = _slowhttptest()
     url = 'http://127.0.0.1:%d%s' % (s.port, path)
-    p = subprocess.Popen([exe] + args + ['-l', str(int(seconds)), '-u', url, '-p', '3'],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL, cwd=s.tmp)
+    s.attack_log = s.tpath('slowhttptest.out')
+    with open(s.attack_log, 'wb') as logf:
+        p = subprocess.Popen([exe] + args + ['-l', str(int(seconds)), '-u', url, '-p', '3'],
+                             stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             cwd=s.tmp)
     lat, conns, rss = [], [], rss_kib(s.pid)
     t0 = time.monotonic()
     try:
@@ -114,13 +116,23 @@ def _attack(s, args, seconds, path):
                 break           # slowhttptest gave up: all its connections are closed
             time.sleep(0.15)
     finally:
-        if p.poll() is None:
+        stopped = p.poll() is None     # still attacking: it certainly ran
+        if stopped:
             p.terminate()
         try:
             p.wait(5)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait(5)
+    with open(s.attack_log, 'rb') as f:
+        out = f.read().decode('latin-1')
+    # slowhttptest exits at once on an option it refuses ("-a 0" in 1.8.2:
+    # "Option - requires an argument"); that must fail, not pass vacuously.
+    # (Its output is block-buffered: one stopped by SIGTERM may have
+    # written nothing.)
+    check((stopped or 'test type' in out) and 'requires an argument' not in out
+          and 'Try \'slowhttptest -h\'' not in out,
+          'slowhttptest did not run: %s' % srepr(out[-400:]))
     return lat, conns, rss
 
 
@@ -183,29 +195,53 @@ def test_slow_read():
         s.serves_ok('after the slow read attack')
 
 
+def _sent(st):
+    """(responses, bytes) over every send strategy in a status snapshot."""
+    send = st['send'].values()
+    return sum(v['responses'] for v in send), sum(v['bytes'] for v in send)
+
+
 @time_limit(25)
 def test_range_attack():
     _slowhttptest()
     with _attack_server() as s:
         data = s.put('big.bin', rand_bytes(4 * MiB))
         rss0 = rss_kib(s.pid)
-        # "Range: bytes=0-,0-0,0-1,...,0-999": overlapping ranges (CVE-2011-3192)
-        lat, conns, rss = _attack(s, ['-R', '-c', '200', '-r', '100', '-a', '0', '-b', '1000',
+        st0 = s.status()
+        # slowhttptest -R sends "Range: bytes=0-,5-0,5-1,...,5-999" (-a is
+        # the left boundary; 1.8.2 refuses "-a 0"): the original exploit's
+        # form, whose invalid "5-0" makes the server ignore the header
+        lat, conns, rss = _attack(s, ['-R', '-c', '200', '-r', '100', '-a', '5', '-b', '1000',
                                       '-t', 'GET'], 5, '/big.bin')
-        print('# range attack: RSS %d -> %d KiB; connections %s'
-              % (rss0, rss, ' '.join('%.1fs:%d' % x for x in conns[::4])))
+        st1 = s.status()
+        peak = max(n for _, n in conns)
+        nreq = st1['requests'] - st0['requests']
+        nresp, nbytes = (b - a for a, b in zip(_sent(st0), _sent(st1)))
+        print('# range attack: %d requests, peak %d connections, RSS %d -> %d KiB, '
+              '%d bytes in %d responses; connections %s'
+              % (nreq, peak, rss0, rss, nbytes, nresp,
+                 ' '.join('%.1fs:%d' % x for x in conns[::4])))
+        check(nreq >= 100, 'the range attack made only %d requests' % nreq)
+        check(peak >= 10, 'the range attack never held 10 connections (peak %d)' % peak)
         _check_latency(lat, 'range attack')
         check(rss - rss0 < 64 * 1024, 'RSS grew by %d KiB during the range attack'
               % (rss - rss0))
-        # the same header by hand: one coalesced range, never 1000 parts
+        # README: a response is never larger than the file plus framing
+        check(nbytes <= nresp * (len(data) + 4096),
+              '%d bytes sent in %d responses for a %d-byte file: ranges not bounded'
+              % (nbytes, nresp, len(data)))
+        # the same invalid header by hand: ignored whole, the file once (200)
+        spec = 'bytes=0-,' + ','.join('5-%d' % i for i in range(1000))
+        r = s.get('/big.bin', headers=[('Range', spec)])
+        eq(r.status, 200, 'status for the exploit\'s header with an invalid 5-0')
+        eq(r.body, data, 'body for the exploit\'s header')
+        # README: "Range: bytes=0-,0-0,0-1,...,0-999" is served as one range
         spec = 'bytes=0-,' + ','.join('0-%d' % i for i in range(1000))
         r = s.get('/big.bin', headers=[('Range', spec)])
-        is_in(r.status, (200, 206), 'status for 1001 overlapping ranges')
-        eq(len(r.body), len(data), 'body length for 1001 overlapping ranges')
+        eq(r.status, 206, 'status for 1001 overlapping ranges')
+        eq(r.get('Content-Range'), 'bytes 0-%d/%d' % (len(data) - 1, len(data)),
+           'coalesced Content-Range')
         eq(r.body, data, 'body for 1001 overlapping ranges')
-        if r.status == 206:
-            eq(r.get('Content-Range'), 'bytes 0-%d/%d' % (len(data) - 1, len(data)),
-               'coalesced Content-Range')
         s.serves_ok('after the range attack')
 
 
@@ -297,8 +333,12 @@ def test_pipeline_flood_never_reads():
               '%d -> max %d KiB, connection freed %s'
               % (sent // len(one), n_req, sent, rss0, rss_max,
                  'after %.1fs' % freed if freed is not None else 'NOT within 5 s'))
-        check(rss_max - rss0 < 64 * 1024, 'server RSS grew by %d KiB during the pipeline flood'
-              % (rss_max - rss0))
+        # README: "grows the server's RSS by about 0.1 MB" (default build;
+        # AddressSanitizer's quarantine keeps freed memory, so only a loose
+        # bound there)
+        limit = 64 * 1024 if sanitized_build() else 256
+        check(rss_max - rss0 <= limit, 'server RSS grew by %d KiB during the pipeline flood '
+              '(README: about 0.1 MB; at most %d KiB allowed)' % (rss_max - rss0, limit))
         check(freed is not None, 'the flooding connection was not closed within 5 s '
               '(send_timeout 2s)')
         s.serves_ok('after the pipeline flood')
@@ -352,7 +392,12 @@ def test_10k_idle_connections():
             print('# %d idle connections (opened in %.1fs): server RSS %d -> %d KiB, %.0f bytes '
                   'per idle connection; descriptors %d -> %d'
                   % (N_IDLE, t_conn, rss0, rss1, per_conn, base_fds, fds1))
-            check(per_conn < 64 * 1024, '%.0f bytes of RSS per idle connection' % per_conn)
+            # README (Memory per connection): 5,344 bytes, 7.2 KB under
+            # AddressSanitizer; within a factor of two of that
+            readme = 7200 if sanitized_build() else 5344
+            check(readme / 2 <= per_conn <= readme * 2,
+                  '%.0f bytes of RSS per idle connection; README says %d'
+                  % (per_conn, readme))
             check(fds1 >= base_fds + N_IDLE - 10, 'descriptors with %d connections: %d (base %d)'
                   % (N_IDLE, fds1, base_fds))
             lat = [timed_get(s.port) for _ in range(10)]
@@ -696,6 +741,7 @@ def test_symlink_swap_race():
         finally:
             stop.set()
             th.join(5)
+        check(not th.is_alive(), 'the symlink swapper still runs 5 s after its stop')
         print('# %d swaps; statuses %s' % (flips[0], seen))
         check(flips[0] > 50, 'only %d swaps' % flips[0])
         check(seen.get(200, 0) > 0, 'the inside target was never served: %s' % seen)

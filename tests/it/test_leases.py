@@ -170,6 +170,7 @@ def test_nonblocking_writer_gets_eagain_once():
         finally:
             stop.set()
             lt.join(5)
+        check(not lt.is_alive(), 'the requesting thread still runs 5 s after its stop')
         st = s.status()
         check(st['leases']['breaks'] >= 1, 'lease breaks counted: %s'
               % st['leases'])
@@ -212,6 +213,7 @@ def test_leases_kept_after_dropping_privileges():
         eq(c.read_response().body, body, 'exact body')
         c.close()
         t.join(10)
+        check(not t.is_alive(), 'truncate(2) still blocked 10 s after the client read')
         with open(s.out_path, 'rb') as f:
             log = f.read().decode(errors='replace')
         check('cannot lease' not in log, 'lease refused:\n%s' % log[-2000:])

@@ -26,6 +26,35 @@ def _connect_refused_or_unserved(port):
         c.close()
 
 
+@time_limit(30)
+def test_sigint_graceful_like_sigterm():
+    """README (Signals): INT is a graceful stop like TERM: a download in
+    progress completes, new connections are not served, exit status 0."""
+    with Server(conf={'shutdown_timeout': '8s', 'send_timeout': '10s'}) as s:
+        data = s.put('big.bin', rand_bytes(8 * MiB))
+        s.put('zc-alive.txt', b'alive\n')
+        with Conn(s.port, rcvbuf=64 * 1024, timeout=10) as c:
+            c.send_request('/big.bin')
+            eq(Response.parse_head(c.read_head()).status, 200, 'download status')
+            got = bytearray(c.buf)
+            c.buf.clear()
+            got += c.read_exact(256 * 1024)
+            got += c.buf
+            c.buf.clear()
+            s.send_signal(signal.SIGINT)
+            time.sleep(0.5)
+            check(s.alive(), 'the server exited on SIGINT with a download in progress')
+            check(_connect_refused_or_unserved(s.port), 'a new connection was served after '
+                  'SIGINT')
+            while len(got) < len(data):
+                d = c._recv(256 * 1024)
+                check(d, 'download cut off at %d of %d bytes after SIGINT'
+                      % (len(got), len(data)))
+                got += d
+            eq(bytes(got), data, 'download completed across SIGINT')
+        eq(s.wait_exit(3), 0, 'exit status 3 s after SIGINT and the download\'s end')
+
+
 @time_limit(40)
 def test_sigterm_graceful_inflight_download():
     with Server(conf={'shutdown_timeout': '8s', 'send_timeout': '10s'}) as s:
@@ -130,7 +159,7 @@ def test_sighup_reload_under_load():
     with s:
         pid = s.pid
         stop = threading.Event()
-        failures, counts = [], {'ok': 0, 'retries': 0}
+        failures, counts = [], {'ok': 0}
         lock = threading.Lock()
 
         def worker(n):
@@ -142,23 +171,16 @@ def test_sighup_reload_under_load():
                     path = '/data.bin' if n % 2 == 0 else '/noext'
                     c.send_request(path)
                     r = c.read_response()
-                except (EOFError, BrokenPipeError, ConnectionResetError) as e:
-                    reused_empty = used > 0 and c is not None and not c.buf
-                    if c is not None:
-                        c.close()
-                    c = None
-                    with lock:
-                        if reused_empty:      # closed while idle: the client retries
-                            counts['retries'] += 1
-                        else:
-                            failures.append('worker %d: %s: %s' % (n, type(e).__name__, e))
-                    continue
+                # README: SIGHUP reloads "without dropping connections".
+                # keepalive_timeout (10s) is longer than the test, so a
+                # connection the server closes or resets was dropped.
                 except Exception as e:
                     if c is not None:
                         c.close()
                     c = None
                     with lock:
-                        failures.append('worker %d: %s: %s' % (n, type(e).__name__, e))
+                        failures.append('worker %d (request %d on its connection): '
+                                        '%s: %s' % (n, used + 1, type(e).__name__, e))
                     continue
                 used += 1
                 want = data if path == '/data.bin' else b'no extension\n'
@@ -169,6 +191,9 @@ def test_sighup_reload_under_load():
                     else:
                         counts['ok'] += 1
                 if 'close' in r.conn_tokens():
+                    with lock:
+                        failures.append('worker %d: Connection: close on request %d'
+                                        % (n, used))
                     c.close()
                     c = None
             if c is not None:
@@ -192,13 +217,13 @@ def test_sighup_reload_under_load():
             stop.set()
             for t in threads:
                 t.join(10)
+                check(not t.is_alive(), 'a client thread still runs 10 s after the stop')
         s.check_alive()
         eq(s.pid, pid, 'server pid')
-        check(not failures, '%d failed requests during reloads (%d ok, %d idle-close retries):'
-              '\n  %s' % (len(failures), counts['ok'], counts['retries'],
-                          '\n  '.join(failures[:20])))
+        check(not failures, '%d failed requests or dropped connections during reloads '
+              '(%d ok):\n  %s' % (len(failures), counts['ok'], '\n  '.join(failures[:20])))
         check(counts['ok'] > 100, 'only %d requests completed during the test' % counts['ok'])
-        print('# %d requests ok, %d retried after an idle close' % (counts['ok'], counts['retries']))
+        print('# %d requests ok, no connection dropped' % counts['ok'])
 
 
 @time_limit(30)

@@ -131,7 +131,11 @@ def _exact(version):
             big = files[MiB + 12345]
             r = c.request('/f%d.bin' % (MiB + 12345),
                           headers=[('Range', 'bytes=3-9,500000-600000,-100')])
-            for a, b, _, _, data in parse_byteranges(r):
+            parts = parse_byteranges(r)
+            with cases.case('%s multipart parts' % version):
+                eq([p[:2] for p in parts],
+                   [(3, 9), (500000, 600000), (len(big) - 100, len(big) - 1)], 'parts')
+            for a, b, _, _, data in parts:
                 with cases.case('%s multipart %d-%d' % (version, a, b)):
                     check(data == big[a:b + 1], 'part differs')
         # pipelined over TLS
@@ -429,23 +433,71 @@ def test_tls13_key_update():
         s.serves_ok('after key updates')
 
 
+def _renegotiate(port, request=None):
+    """Connect with TLS 1.2 (openssl s_client -msg), optionally send an
+    HTTP request and wait for its answer, then ask for a renegotiation
+    ('R'). Returns (renegotiated, output): renegotiated is True when the
+    server answered the second ClientHello with a ServerHello, False when
+    it refused (a no_renegotiation alert, or the connection ended)."""
+    c = SClient(port, ['-tls1_2', '-msg'])
+    hello = re.compile(rb'<<< TLS 1\.2, Handshake \[length [0-9a-f]+\], ServerHello\r?\n')
+    try:
+        c.wait(b'Verify return code', timeout=5)
+        if request:
+            c.send(request)
+            c.wait(b'HTTP/1.1 ')
+        c.send('R\n')
+        c.wait(b'RENEGOTIATING')
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if len(hello.findall(c.out)) >= 2:
+                return True, c.out
+            if b'no_renegotiation' in c.out or c.p.poll() is not None:
+                break
+            r, _, _ = select.select([c.p.stdout], [], [], 0.2)
+            if r:
+                c.out += os.read(c.p.stdout.fileno(), 65536)
+        return len(hello.findall(c.out)) >= 2, c.out
+    finally:
+        c.close()
+
+
 def test_tls12_renegotiation_refused():
-    """A TLS 1.2 client asking to renegotiate does not get a new handshake;
-    the server stays up and other connections work."""
+    """A TLS 1.2 client asking to renegotiate does not get a new handshake
+    (SSL_OP_NO_RENEGOTIATION: a no_renegotiation alert); the server stays
+    up and other connections work. The same check against openssl s_server
+    -client_renegotiation must see the renegotiation, so it can fail."""
+    need(OPENSSL, 'openssl')
     with tls_server() as s:
-        c = SClient(s.tls_port, ['-tls1_2'])
-        try:
-            c.send('GET /zc-none HTTP/1.1\nHost: a.example\n\n')
-            c.wait(b'HTTP/1.1 404')
-            c.send('R\n')
-            c.wait(b'RENEGOTIATING')
-            time.sleep(0.5)
-        finally:
-            c.close()
-        check(c.out.count(b'Server certificate') <= 1 and
-              c.out.count(b'-----BEGIN CERTIFICATE-----') <= 1,
-              'a second handshake happened:\n%s' % c.out.decode('latin-1')[-2000:])
+        done, out = _renegotiate(s.tls_port, 'GET /zc-none HTTP/1.1\nHost: a.example\n\n')
+        check(b'HTTP/1.1 404' in out, 'no answer before the renegotiation:\n%s'
+              % out.decode('latin-1')[-2000:])
+        check(not done, 'the server renegotiated at the client\'s request:\n%s'
+              % out.decode('latin-1')[-3000:])
+        check(b'no_renegotiation' in out, 'refused without a no_renegotiation alert:\n%s'
+              % out.decode('latin-1')[-3000:])
         eq(tls_get(s, '/zc-none').status, 404, 'TLS after a renegotiation attempt')
+        # the control: a server that allows it
+        port = free_port()
+        srv = subprocess.Popen([OPENSSL, 's_server', '-accept', '127.0.0.1:%d' % port,
+                                '-cert', s.tpath('a.pem'), '-key', s.tpath('a.key'),
+                                '-client_renegotiation', '-quiet'],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, cwd=s.tmp)
+        try:
+            def listening():
+                try:
+                    socket.create_connection(('127.0.0.1', port), 0.5).close()
+                    return True
+                except OSError:
+                    return False
+            wait_for(listening, timeout=5, msg='openssl s_server listening')
+            done, out = _renegotiate(port)
+            check(done, 'the check saw no renegotiation against openssl s_server '
+                  '-client_renegotiation: it cannot tell:\n%s' % out.decode('latin-1')[-3000:])
+        finally:
+            srv.kill()
+            srv.wait(5)
 
 
 def test_reload_new_certificate():

@@ -799,6 +799,23 @@ class Server:
         eq(r.body, b'alive\n', 'normal request body %s' % what)
 
 
+_sanitized = None
+
+
+def sanitized_build():
+    """Whether the binary under test is built with AddressSanitizer
+    (tests/sanitize.sh): memory figures measured on the default build
+    (README) do not apply to it."""
+    global _sanitized
+    if _sanitized is None:
+        try:
+            with open(BINARY, 'rb') as f:
+                _sanitized = b'__asan_init' in f.read()
+        except OSError:
+            _sanitized = False
+    return _sanitized
+
+
 def run_tool(args, timeout=10, cwd=None):
     """Run the binary with args; returns CompletedProcess (text)."""
     return subprocess.run([BINARY] + list(args), stdin=subprocess.DEVNULL,
@@ -830,6 +847,7 @@ def main(ns=None):
     print('# binary %s, source %s' % (BINARY, SRCDIR), flush=True)
     signal.signal(signal.SIGALRM, _alarm)
     passed = failed = skipped = 0
+    skips = []
     t_all = time.monotonic()
     for name, fn in tests:
         t0 = time.monotonic()
@@ -859,6 +877,7 @@ def main(ns=None):
             print('PASS %s (%.2fs)' % (name, dt), flush=True)
         elif res == 'SKIP':
             skipped += 1
+            skips.append((name, why))
             print('SKIP %s: %s' % (name, why), flush=True)
         else:
             failed += 1
@@ -868,6 +887,8 @@ def main(ns=None):
                 print('    ' + n.replace('\n', '\n    '), flush=True)
         del NOTES[:]
     print('# total %.1fs' % (time.monotonic() - t_all))
+    for name, why in skips:     # repeated at the end, where a log's tail shows them
+        print('# skipped %s: %s' % (name, why))
     line = '%d passed, %d failed' % (passed, failed)
     if skipped:
         line += ', %d skipped' % skipped
