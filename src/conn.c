@@ -31,6 +31,7 @@
 static void on_recv(struct zc_op *op, int res, unsigned flags);
 static void on_close_recv(struct zc_op *op, int res, unsigned flags);
 static void conn_close(struct zc_conn *c);
+static void access_log(struct zc_conn *c);
 
 static const struct zc_config *CFG(const struct zc_conn *c)
 {
@@ -162,6 +163,11 @@ static void conn_close(struct zc_conn *c)
 {
 	if (c->state == ZC_CS_CLOSING)
 		return;
+	/* A response cut short (the client went away, send_timeout,
+	 * shutdown_timeout) is logged too, with the bytes that went out:
+	 * aborted downloads count in log analysers as they do with nginx. */
+	if (c->state == ZC_CS_WRITING && c->resp.status)
+		access_log(c);
 	c->state = ZC_CS_CLOSING;
 	c->close_deadline_ms = c->w->now_ms + ZC_CLOSE_WAIT_MS;
 	if (try_free(c))
@@ -370,8 +376,10 @@ void zc_conn_process(struct zc_conn *c)
 				conn_close(c);
 			return;
 		}
-		/* All consumed. Bytes outside an unfinished head are dead. */
-		if (!c->http.in_head || c->http.req.url.len == 0)
+		/* All consumed. Bytes outside an unfinished head are dead; an
+		 * unfinished head keeps all of its bytes, from the method on
+		 * (the method span and the log's request line point at them). */
+		if (!c->http.in_head)
 			c->rlen = c->rpos = 0;
 		if (ensure_rbuf(c) < 0) {
 			send_error(c, 431);
@@ -387,18 +395,18 @@ void zc_conn_process(struct zc_conn *c)
 
 /* Request bytes go into the log escaped as nginx does (\xHH for '"', '\\',
  * control and non-ASCII bytes), so a client cannot forge log fields. */
-static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span s)
+static void log_bytes(struct zc_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	if (!s.len) {
+	if (!n) {
 		zc_buf_add(b, "-", 1);
 		return;
 	}
-	zc_buf_reserve(b, (size_t)s.len * 4);
+	zc_buf_reserve(b, n * 4);
 	if (b->oom)
 		return;
-	const unsigned char *p = (const unsigned char *)zc_span_ptr(h, s);
-	for (uint32_t i = 0; i < s.len; i++) {
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = p[i];
 		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
 			char esc[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
@@ -407,6 +415,34 @@ static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span 
 			zc_buf_add(b, p + i, 1);
 		}
 	}
+}
+
+static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span s)
+{
+	log_bytes(b, s.len ? zc_span_ptr(h, s) : "", s.len);
+}
+
+/* The request field: method, target and version as parsed, or, for a
+ * request the parser gave up on before its target (answered 400), its
+ * first line as received, which is what nginx's $request holds then. */
+static void log_request(struct zc_buf *b, const struct zc_conn *c)
+{
+	const struct zc_http *h = &c->http;
+	const struct zc_req *q = &h->req;
+	if (q->url.len) {
+		log_field(b, h, q->method_span);
+		zc_buf_add(b, " ", 1);
+		log_field(b, h, q->url);
+		zc_buf_printf(b, " HTTP/%d.%d", h->parser.http_major, h->parser.http_minor);
+		return;
+	}
+	size_t i = 0, n = c->rbuf ? c->rlen : 0;
+	while (i < n && (c->rbuf[i] == '\r' || c->rbuf[i] == '\n'))
+		i++;
+	size_t e = i;
+	while (e < n && c->rbuf[e] != '\r' && c->rbuf[e] != '\n')
+		e++;
+	log_bytes(b, c->rbuf + i, e - i);
 }
 
 static void access_log(struct zc_conn *c)
@@ -423,11 +459,10 @@ static void access_log(struct zc_conn *c)
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
 	/* combined log format */
 	zc_buf_printf(b, "%s - - [%s] \"", c->peer_text, date);
-	log_field(b, h, q->method_span);
-	zc_buf_add(b, " ", 1);
-	log_field(b, h, q->url);
-	zc_buf_printf(b, " HTTP/%d.%d\" %d %llu \"", h->parser.http_major, h->parser.http_minor,
-		      c->resp.status, (unsigned long long)c->resp.body_sent);
+	log_request(b, c);
+	/* body bytes handed to the kernel, as nginx's $body_bytes_sent: for a
+	 * response cut short, what went out before the cut */
+	zc_buf_printf(b, "\" %d %llu \"", c->resp.status, (unsigned long long)c->resp.body_sent);
 	log_field(b, h, q->hdr[ZC_H_REFERER]);
 	zc_buf_adds(b, "\" \"");
 	log_field(b, h, q->hdr[ZC_H_USER_AGENT]);
@@ -446,7 +481,7 @@ void zc_conn_response_done(struct zc_conn *c)
 	}
 	int cls = c->resp.status / 100;
 	zc_count(&w->stats.responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
-	if (c->resp.status && c->http.req.url.len)
+	if (c->resp.status)
 		access_log(c);
 	if (!c->resp.keepalive || c->http.error_status) {
 		zc_resp_reset(&c->resp);
