@@ -27,9 +27,16 @@
  * yet waits this long for the completions, then disconnects the socket,
  * which frees the queued data (and the page references) at once. */
 #define ZC_CLOSE_WAIT_MS 10000
+/* Requests one connection is answered per turn of the loop. Under TLS,
+ * SSL_read and SSL_write usually complete at once, so pipelined requests
+ * would otherwise be answered in one unbroken (and recursive) chain while
+ * the worker's other connections, timers and accepts wait; plain HTTP is
+ * bounded already by its asynchronous sends. */
+#define ZC_PASS_REQUESTS 32
 
 static void on_recv(struct zc_op *op, int res, unsigned flags);
 static void on_close_recv(struct zc_op *op, int res, unsigned flags);
+static void on_yield(struct zc_op *op, int res, unsigned flags);
 static void conn_close(struct zc_conn *c);
 static void access_log(struct zc_conn *c);
 
@@ -68,6 +75,7 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 	c->cfg = zc_cfg_hold(w->cfg);
 	c->op_recv.cb = on_recv;
 	c->op_close.cb = on_close_recv;
+	c->op_yield.cb = on_yield;
 	c->peerlen = sizeof(c->peer);
 	getpeername(fd, (struct sockaddr *)&c->peer, &c->peerlen);
 	peer_format(c);
@@ -498,6 +506,24 @@ void zc_conn_response_done(struct zc_conn *c)
 		c->obuf = NULL;
 	}
 	c->deadline_ms = w->now_ms + (c->idle ? CFG(c)->keepalive_timeout_ms : CFG(c)->header_timeout_ms);
+	if (c->pass != w->loop.pass) {
+		c->pass = w->loop.pass;
+		c->requests_this_pass = 0;
+	}
+	if (++c->requests_this_pass >= ZC_PASS_REQUESTS) {
+		/* this turn's share is used up: go on in the next one */
+		io_uring_prep_nop(zc_loop_sqe(&w->loop, &c->op_yield));
+		zc_conn_op_start(c);
+		return;
+	}
+	zc_conn_process(c);
+}
+
+static void on_yield(struct zc_op *op, int res, unsigned flags)
+{
+	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_yield);
+	if (zc_conn_op_end(c) || c->state != ZC_CS_READING)
+		return;
 	zc_conn_process(c);
 }
 

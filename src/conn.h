@@ -39,6 +39,9 @@ struct zc_conn {
 	struct zc_op op_send;
 	struct zc_op op_poll;
 	struct zc_op op_close;
+	struct zc_op op_yield;  /* NOP: resume pipelined requests next turn */
+	uint64_t pass;          /* loop turn in which requests_this_pass counts */
+	unsigned requests_this_pass;
 
 	char *rbuf;
 	size_t rlen, rcap, rpos;
