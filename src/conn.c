@@ -17,16 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #define ZC_RBUF_INIT 4096
 /* After a final response, keep reading (and discarding) for this long so
  * that unread request bytes don't turn our close into an RST that destroys
  * the response in flight (nginx's lingering close). */
 #define ZC_LINGER_MS 2000
-/* A closed connection whose zero-copy sends the kernel has not released
- * yet waits this long for the completions, then disconnects the socket,
- * which frees the queued data (and the page references) at once. */
-#define ZC_CLOSE_WAIT_MS 10000
 /* Requests one connection is answered per turn of the loop. Under TLS,
  * SSL_read and SSL_write usually complete at once, so pipelined requests
  * would otherwise be answered in one unbroken (and recursive) chain while
@@ -165,6 +163,22 @@ int zc_conn_op_end(struct zc_conn *c)
 	return try_free(c);
 }
 
+/* Bytes queued on the socket that the peer has not acknowledged yet,
+ * unsent ones included (SIOCOUTQ, tcp(7)); -1 when unknown. */
+static int unacked(int fd)
+{
+	int n;
+	return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
+/* Reset the connection so the kernel drops what is queued (and with it
+ * the references to zero-copy pages) now. */
+static void disconnect(struct zc_conn *c)
+{
+	zc_disconnect(c->fd);
+	c->disconnected = 1;
+}
+
 /* Close: in-flight operations are woken by shutdown() and the connection
  * is freed when the last one completes. */
 static void conn_close(struct zc_conn *c)
@@ -177,7 +191,8 @@ static void conn_close(struct zc_conn *c)
 	if (c->state == ZC_CS_WRITING && c->resp.status)
 		access_log(c);
 	c->state = ZC_CS_CLOSING;
-	c->close_deadline_ms = c->w->now_ms + ZC_CLOSE_WAIT_MS;
+	c->close_deadline_ms = c->w->now_ms + CFG(c)->send_timeout_ms;
+	c->close_outq = unacked(c->fd);
 	if (try_free(c))
 		return;
 	shutdown(c->fd, SHUT_RDWR);
@@ -193,7 +208,7 @@ void zc_conn_abort(struct zc_conn *c, const char *why)
 	 * zero-copy data: disconnecting drops the queued data now, and with it
 	 * the kernel's references to our pages (completions then follow). */
 	if (c->inflight || (c->zc && c->zc->pending))
-		zc_disconnect(c->fd);
+		disconnect(c);
 	conn_close(c);
 }
 
@@ -528,23 +543,38 @@ static void on_yield(struct zc_op *op, int res, unsigned flags)
 }
 
 /* Closing, but the kernel still holds pages of zero-copy sends (or
- * SEND_ZC notifications are due): give it until the deadline, then
- * disconnect the socket so the queued data is dropped and released. */
+ * SEND_ZC notifications are due). They come back only as the peer
+ * acknowledges the data, and a slow reader may need far longer than any
+ * fixed wait after our last send when the send buffer is large (tcp_wmem):
+ * so wait as long as the peer makes progress (fewer bytes unacknowledged
+ * than at the last check), and only after send_timeout without progress,
+ * as for a response in progress, or at the graceful stop's deadline,
+ * disconnect the socket: the queued data is dropped and the pages are
+ * released at once (a reset, as for a peer that stopped reading). */
 static void tick_closing(struct zc_conn *c, uint64_t now_ms)
 {
-	if (try_free(c))
+	if (try_free(c) || c->disconnected)
 		return;
-	if (now_ms < c->close_deadline_ms)
+	struct zc_worker *w = c->w;
+	int stop = w->stopping && now_ms >= w->stop_deadline;
+	if (!stop && now_ms < c->close_deadline_ms)
 		return;
-	zc_log_info("%s: kernel still owes %u zero-copy completions (%u ops in flight) at close; "
-		    "disconnecting", c->peer_text, c->zc ? c->zc->pending : 0, c->inflight);
-	zc_disconnect(c->fd);
+	int q = unacked(c->fd);
+	if (!stop && q >= 0 && q < c->close_outq) {
+		c->close_outq = q;
+		c->close_deadline_ms = now_ms + CFG(c)->send_timeout_ms;
+		return;
+	}
+	zc_log_info("%s: kernel still owes %u zero-copy completions (%u ops in flight, %d bytes "
+		    "unacknowledged) at close, %s; disconnecting", c->peer_text,
+		    c->zc ? c->zc->pending : 0, c->inflight, q,
+		    stop ? "shutdown timeout" : "no progress within send_timeout");
+	disconnect(c);
 	zc_track_drain(c);
 	if (c->zc && c->zc->pending) {
 		/* disconnected: the kernel has dropped its references */
 		zc_track_release(c);
 	}
-	c->close_deadline_ms = UINT64_MAX;
 	try_free(c);
 }
 
@@ -569,7 +599,7 @@ void zc_conn_tick(struct zc_conn *c, uint64_t now_ms)
 		zc_log_info("%s: send timeout after %llu ms", c->peer_text,
 			    (unsigned long long)(now_ms - c->send_started_ms));
 		c->aborted = 1;
-		zc_disconnect(c->fd);
+		disconnect(c);
 		conn_close(c);
 		break;
 	default:

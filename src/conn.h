@@ -68,7 +68,9 @@ struct zc_conn {
 	int ktls_tx;            /* the kernel encrypts what we send */
 	int tls_ready;          /* handshake done */
 	int aborted;            /* closed on an error or timeout, not cleanly */
-	uint64_t close_deadline_ms; /* closing: give up waiting for the kernel */
+	uint64_t close_deadline_ms; /* closing: check the peer's progress then */
+	int close_outq;         /* closing: bytes unacknowledged at the last check */
+	int disconnected;       /* closing: zc_disconnect() done */
 	uint64_t send_started_ms;
 
 	/* files whose pages this connection queued by reference (lease.c);

@@ -156,6 +156,44 @@ def test_access_log_unparseable_request():
 
 
 # --------------------------------------------------------------------------
+# zero-copy completions owed at close
+
+@time_limit(60)
+def test_zerocopy_stalled_reader_reset_after_close():
+    """A Connection: close response sent with MSG_ZEROCOPY to a client that
+    stops reading: the kernel owes completions until the client reads, so
+    the server waits, but only send_timeout without progress (nothing more
+    acknowledged) after the lingering close; then it resets the connection,
+    which drops the queued data. The connection is freed and the server
+    keeps serving. (A slow client still reading is never cut off: see
+    tests/vm/test_vm_linger.sh, which needs a real NIC.)"""
+    with Server(conf={'send_strategy': 'msg_zerocopy', 'send_timeout': '2s',
+                      'workers': '1', 'error_log': 'stderr info'}) as s:
+        size = MiB     # fits the socket: the response is sent, then the close waits
+        s.put('big.bin', rand_bytes(size))
+        with s.conn(rcvbuf=32768) as c:
+            c.send_request('/big.bin', headers=[('Connection', 'close')])
+            c.read_head()
+            c.read_exact(16384)
+            t0 = time.monotonic()
+            # stop reading: the rest stays queued in the server's socket
+            wait_for(lambda: 'disconnecting' in s.output(), timeout=20, interval=0.2,
+                     msg='the server to give up on the stalled client')
+            dt = time.monotonic() - t0
+            check(dt > 3, 'gave up %.1f s after the client stopped reading, before '
+                  'linger (2 s) + send_timeout (2 s)' % dt)
+            check('no progress within send_timeout' in s.output(),
+                  'reason of the disconnect: %s' % s.output_tail(600))
+            rest = c.read_until_close(timeout=5)
+            check(c.reset and 16384 + len(rest) < size,
+                  'stalled client: %d of %d bytes, then %s (want a reset before the end)'
+                  % (16384 + len(rest), size, 'a reset' if c.reset else 'a FIN'))
+        wait_for(lambda: s.status()['connections']['active'] <= 1, timeout=5,
+                 msg='the stalled connection to be freed')
+        s.serves_ok('after resetting the stalled client')
+
+
+# --------------------------------------------------------------------------
 # TLS pipelining and fairness
 
 PIPELINER = textwrap.dedent(r'''
