@@ -17,20 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #define ZC_RBUF_INIT 4096
 /* After a final response, keep reading (and discarding) for this long so
  * that unread request bytes don't turn our close into an RST that destroys
  * the response in flight (nginx's lingering close). */
 #define ZC_LINGER_MS 2000
-/* A closed connection whose zero-copy sends the kernel has not released
- * yet waits this long for the completions, then disconnects the socket,
- * which frees the queued data (and the page references) at once. */
-#define ZC_CLOSE_WAIT_MS 10000
+/* Requests one connection is answered per turn of the loop. Under TLS,
+ * SSL_read and SSL_write usually complete at once, so pipelined requests
+ * would otherwise be answered in one unbroken (and recursive) chain while
+ * the worker's other connections, timers and accepts wait; plain HTTP is
+ * bounded already by its asynchronous sends. */
+#define ZC_PASS_REQUESTS 32
 
 static void on_recv(struct zc_op *op, int res, unsigned flags);
 static void on_close_recv(struct zc_op *op, int res, unsigned flags);
+static void on_yield(struct zc_op *op, int res, unsigned flags);
 static void conn_close(struct zc_conn *c);
+static void access_log(struct zc_conn *c);
 
 static const struct zc_config *CFG(const struct zc_conn *c)
 {
@@ -67,6 +73,7 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 	c->cfg = zc_cfg_hold(w->cfg);
 	c->op_recv.cb = on_recv;
 	c->op_close.cb = on_close_recv;
+	c->op_yield.cb = on_yield;
 	c->peerlen = sizeof(c->peer);
 	getpeername(fd, (struct sockaddr *)&c->peer, &c->peerlen);
 	peer_format(c);
@@ -156,14 +163,36 @@ int zc_conn_op_end(struct zc_conn *c)
 	return try_free(c);
 }
 
+/* Bytes queued on the socket that the peer has not acknowledged yet,
+ * unsent ones included (SIOCOUTQ, tcp(7)); -1 when unknown. */
+static int unacked(int fd)
+{
+	int n;
+	return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
+/* Reset the connection so the kernel drops what is queued (and with it
+ * the references to zero-copy pages) now. */
+static void disconnect(struct zc_conn *c)
+{
+	zc_disconnect(c->fd);
+	c->disconnected = 1;
+}
+
 /* Close: in-flight operations are woken by shutdown() and the connection
  * is freed when the last one completes. */
 static void conn_close(struct zc_conn *c)
 {
 	if (c->state == ZC_CS_CLOSING)
 		return;
+	/* A response cut short (the client went away, send_timeout,
+	 * shutdown_timeout) is logged too, with the bytes that went out:
+	 * aborted downloads count in log analysers as they do with nginx. */
+	if (c->state == ZC_CS_WRITING && c->resp.status)
+		access_log(c);
 	c->state = ZC_CS_CLOSING;
-	c->close_deadline_ms = c->w->now_ms + ZC_CLOSE_WAIT_MS;
+	c->close_deadline_ms = c->w->now_ms + CFG(c)->send_timeout_ms;
+	c->close_outq = unacked(c->fd);
 	if (try_free(c))
 		return;
 	shutdown(c->fd, SHUT_RDWR);
@@ -179,7 +208,7 @@ void zc_conn_abort(struct zc_conn *c, const char *why)
 	 * zero-copy data: disconnecting drops the queued data now, and with it
 	 * the kernel's references to our pages (completions then follow). */
 	if (c->inflight || (c->zc && c->zc->pending))
-		zc_disconnect(c->fd);
+		disconnect(c);
 	conn_close(c);
 }
 
@@ -370,8 +399,10 @@ void zc_conn_process(struct zc_conn *c)
 				conn_close(c);
 			return;
 		}
-		/* All consumed. Bytes outside an unfinished head are dead. */
-		if (!c->http.in_head || c->http.req.url.len == 0)
+		/* All consumed. Bytes outside an unfinished head are dead; an
+		 * unfinished head keeps all of its bytes, from the method on
+		 * (the method span and the log's request line point at them). */
+		if (!c->http.in_head)
 			c->rlen = c->rpos = 0;
 		if (ensure_rbuf(c) < 0) {
 			send_error(c, 431);
@@ -387,18 +418,18 @@ void zc_conn_process(struct zc_conn *c)
 
 /* Request bytes go into the log escaped as nginx does (\xHH for '"', '\\',
  * control and non-ASCII bytes), so a client cannot forge log fields. */
-static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span s)
+static void log_bytes(struct zc_buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	if (!s.len) {
+	if (!n) {
 		zc_buf_add(b, "-", 1);
 		return;
 	}
-	zc_buf_reserve(b, (size_t)s.len * 4);
+	zc_buf_reserve(b, n * 4);
 	if (b->oom)
 		return;
-	const unsigned char *p = (const unsigned char *)zc_span_ptr(h, s);
-	for (uint32_t i = 0; i < s.len; i++) {
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = p[i];
 		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') {
 			char esc[4] = { '\\', 'x', hex[ch >> 4], hex[ch & 15] };
@@ -407,6 +438,34 @@ static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span 
 			zc_buf_add(b, p + i, 1);
 		}
 	}
+}
+
+static void log_field(struct zc_buf *b, const struct zc_http *h, struct zc_span s)
+{
+	log_bytes(b, s.len ? zc_span_ptr(h, s) : "", s.len);
+}
+
+/* The request field: method, target and version as parsed, or, for a
+ * request the parser gave up on before its target (answered 400), its
+ * first line as received, which is what nginx's $request holds then. */
+static void log_request(struct zc_buf *b, const struct zc_conn *c)
+{
+	const struct zc_http *h = &c->http;
+	const struct zc_req *q = &h->req;
+	if (q->url.len) {
+		log_field(b, h, q->method_span);
+		zc_buf_add(b, " ", 1);
+		log_field(b, h, q->url);
+		zc_buf_printf(b, " HTTP/%d.%d", h->parser.http_major, h->parser.http_minor);
+		return;
+	}
+	size_t i = 0, n = c->rbuf ? c->rlen : 0;
+	while (i < n && (c->rbuf[i] == '\r' || c->rbuf[i] == '\n'))
+		i++;
+	size_t e = i;
+	while (e < n && c->rbuf[e] != '\r' && c->rbuf[e] != '\n')
+		e++;
+	log_bytes(b, c->rbuf + i, e - i);
 }
 
 static void access_log(struct zc_conn *c)
@@ -423,11 +482,10 @@ static void access_log(struct zc_conn *c)
 	strftime(date, sizeof(date), "%d/%b/%Y:%H:%M:%S %z", &tm);
 	/* combined log format */
 	zc_buf_printf(b, "%s - - [%s] \"", c->peer_text, date);
-	log_field(b, h, q->method_span);
-	zc_buf_add(b, " ", 1);
-	log_field(b, h, q->url);
-	zc_buf_printf(b, " HTTP/%d.%d\" %d %llu \"", h->parser.http_major, h->parser.http_minor,
-		      c->resp.status, (unsigned long long)c->resp.body_sent);
+	log_request(b, c);
+	/* body bytes handed to the kernel, as nginx's $body_bytes_sent: for a
+	 * response cut short, what went out before the cut */
+	zc_buf_printf(b, "\" %d %llu \"", c->resp.status, (unsigned long long)c->resp.body_sent);
 	log_field(b, h, q->hdr[ZC_H_REFERER]);
 	zc_buf_adds(b, "\" \"");
 	log_field(b, h, q->hdr[ZC_H_USER_AGENT]);
@@ -446,7 +504,7 @@ void zc_conn_response_done(struct zc_conn *c)
 	}
 	int cls = c->resp.status / 100;
 	zc_count(&w->stats.responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
-	if (c->resp.status && c->http.req.url.len)
+	if (c->resp.status)
 		access_log(c);
 	if (!c->resp.keepalive || c->http.error_status) {
 		zc_resp_reset(&c->resp);
@@ -463,27 +521,60 @@ void zc_conn_response_done(struct zc_conn *c)
 		c->obuf = NULL;
 	}
 	c->deadline_ms = w->now_ms + (c->idle ? CFG(c)->keepalive_timeout_ms : CFG(c)->header_timeout_ms);
+	if (c->pass != w->loop.pass) {
+		c->pass = w->loop.pass;
+		c->requests_this_pass = 0;
+	}
+	if (++c->requests_this_pass >= ZC_PASS_REQUESTS) {
+		/* this turn's share is used up: go on in the next one */
+		io_uring_prep_nop(zc_loop_sqe(&w->loop, &c->op_yield));
+		zc_conn_op_start(c);
+		return;
+	}
+	zc_conn_process(c);
+}
+
+static void on_yield(struct zc_op *op, int res, unsigned flags)
+{
+	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_yield);
+	if (zc_conn_op_end(c) || c->state != ZC_CS_READING)
+		return;
 	zc_conn_process(c);
 }
 
 /* Closing, but the kernel still holds pages of zero-copy sends (or
- * SEND_ZC notifications are due): give it until the deadline, then
- * disconnect the socket so the queued data is dropped and released. */
+ * SEND_ZC notifications are due). They come back only as the peer
+ * acknowledges the data, and a slow reader may need far longer than any
+ * fixed wait after our last send when the send buffer is large (tcp_wmem):
+ * so wait as long as the peer makes progress (fewer bytes unacknowledged
+ * than at the last check), and only after send_timeout without progress,
+ * as for a response in progress, or at the graceful stop's deadline,
+ * disconnect the socket: the queued data is dropped and the pages are
+ * released at once (a reset, as for a peer that stopped reading). */
 static void tick_closing(struct zc_conn *c, uint64_t now_ms)
 {
-	if (try_free(c))
+	if (try_free(c) || c->disconnected)
 		return;
-	if (now_ms < c->close_deadline_ms)
+	struct zc_worker *w = c->w;
+	int stop = w->stopping && now_ms >= w->stop_deadline;
+	if (!stop && now_ms < c->close_deadline_ms)
 		return;
-	zc_log_info("%s: kernel still owes %u zero-copy completions (%u ops in flight) at close; "
-		    "disconnecting", c->peer_text, c->zc ? c->zc->pending : 0, c->inflight);
-	zc_disconnect(c->fd);
+	int q = unacked(c->fd);
+	if (!stop && q >= 0 && q < c->close_outq) {
+		c->close_outq = q;
+		c->close_deadline_ms = now_ms + CFG(c)->send_timeout_ms;
+		return;
+	}
+	zc_log_info("%s: kernel still owes %u zero-copy completions (%u ops in flight, %d bytes "
+		    "unacknowledged) at close, %s; disconnecting", c->peer_text,
+		    c->zc ? c->zc->pending : 0, c->inflight, q,
+		    stop ? "shutdown timeout" : "no progress within send_timeout");
+	disconnect(c);
 	zc_track_drain(c);
 	if (c->zc && c->zc->pending) {
 		/* disconnected: the kernel has dropped its references */
 		zc_track_release(c);
 	}
-	c->close_deadline_ms = UINT64_MAX;
 	try_free(c);
 }
 
@@ -508,7 +599,7 @@ void zc_conn_tick(struct zc_conn *c, uint64_t now_ms)
 		zc_log_info("%s: send timeout after %llu ms", c->peer_text,
 			    (unsigned long long)(now_ms - c->send_started_ms));
 		c->aborted = 1;
-		zc_disconnect(c->fd);
+		disconnect(c);
 		conn_close(c);
 		break;
 	default:

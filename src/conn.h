@@ -39,6 +39,9 @@ struct zc_conn {
 	struct zc_op op_send;
 	struct zc_op op_poll;
 	struct zc_op op_close;
+	struct zc_op op_yield;  /* NOP: resume pipelined requests next turn */
+	uint64_t pass;          /* loop turn in which requests_this_pass counts */
+	unsigned requests_this_pass;
 
 	char *rbuf;
 	size_t rlen, rcap, rpos;
@@ -65,7 +68,9 @@ struct zc_conn {
 	int ktls_tx;            /* the kernel encrypts what we send */
 	int tls_ready;          /* handshake done */
 	int aborted;            /* closed on an error or timeout, not cleanly */
-	uint64_t close_deadline_ms; /* closing: give up waiting for the kernel */
+	uint64_t close_deadline_ms; /* closing: check the peer's progress then */
+	int close_outq;         /* closing: bytes unacknowledged at the last check */
+	int disconnected;       /* closing: zc_disconnect() done */
 	uint64_t send_started_ms;
 
 	/* files whose pages this connection queued by reference (lease.c);

@@ -257,10 +257,20 @@ static int on_headers_complete(llhttp_t *p)
 	r->content_length = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
 	r->has_body = (p->flags & F_CHUNKED) || r->content_length > 0;
 	h->in_head = 0;
+	if (r->method == ZC_M_OTHER) {
+		/* 405 whatever the body (RFC 9110 15.5.6), not 413: the method
+		 * is what is wrong. A body over the cap is not read; the
+		 * response then closes the connection, and the close drains. */
+		r->body_max = ZC_DISCARD_MAX;
+		if (r->content_length > r->body_max)
+			r->keepalive = 0;
+		return HPE_PAUSED;
+	}
 	/* Any body beyond max_body_size: 413 and close (the body is never
 	 * parsed as another request). */
-	if (r->has_body && (r->content_length > h->lim.max_body_size ||
-			    ((p->flags & F_CHUNKED) && h->lim.max_body_size == 0)))
+	r->body_max = h->lim.max_body_size;
+	if (r->has_body && (r->content_length > r->body_max ||
+			    ((p->flags & F_CHUNKED) && r->body_max == 0)))
 		return fail(h, 413, "request body too large");
 	return HPE_PAUSED;
 }
@@ -269,7 +279,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	struct zc_http *h = H(p);
 	h->body_seen += len;
-	if (h->body_seen > h->lim.max_body_size)
+	if (h->body_seen > h->req.body_max)
 		return fail(h, 0, "chunked body too large");   /* already answered: just close */
 	return 0;
 }

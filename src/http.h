@@ -37,8 +37,15 @@ struct zc_req {
 	unsigned nheaders;
 	uint64_t content_length; /* 0 when absent */
 	int has_body;           /* Content-Length > 0 or chunked */
+	uint64_t body_max;      /* body bytes read and dropped before closing */
 	size_t head_start;      /* offset of the request line in the buffer */
 };
+
+/* A request whose method a static server never allows (POST, PUT, ...)
+ * gets 405 whatever its body; a body up to this size is read and dropped so
+ * the connection stays usable (nginx's discard), a longer one is not read:
+ * the 405 says Connection: close instead. */
+#define ZC_DISCARD_MAX (64 * 1024)
 
 struct zc_http_limits {
 	size_t max_header_size; /* whole request head, request line included */

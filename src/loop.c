@@ -63,6 +63,7 @@ int zc_loop_run_once(struct zc_loop *l)
 {
 	int ret = io_uring_submit_and_wait(&l->ring, 1);
 	l->pending = 0;
+	l->pass++;
 	if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY) {
 		zc_log_error("io_uring_submit_and_wait: %s", strerror(-ret));
 		return ret;

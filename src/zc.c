@@ -230,6 +230,13 @@ void zc_track_release(struct zc_conn *c)
 		zc_file_unref(r->file);
 		free(r);
 	}
+	t->tail = NULL;
+	t->pending = t->early = 0;
+	/* An armed error-queue poll will complete into t->op_errq: the struct
+	 * stays until then (on_errq finds nothing owed, and the connection's
+	 * free, which waits for that poll, releases it). */
+	if (t->armed)
+		return;
 	free(t);
 	c->zc = NULL;
 }

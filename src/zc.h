@@ -43,7 +43,9 @@ int zc_zerocopy_enable(struct zc_conn *c);
 void zc_track_sent(struct zc_conn *c, struct zc_file *f);
 /* Read completions now (tick, close). Returns the ids still pending. */
 unsigned zc_track_drain(struct zc_conn *c);
-/* Closing: drop everything after the socket was disconnected. */
+/* Closing: forget what is owed and drop the file references after the
+ * socket was disconnected. The struct itself is freed only when no
+ * error-queue poll is armed; else at the connection's free, after it. */
 void zc_track_release(struct zc_conn *c);
 /* Tear the TCP connection down so the kernel frees queued data now
  * (connect(AF_UNSPEC) -> tcp_disconnect: RST and write-queue purge). */

@@ -1,10 +1,19 @@
 /* check_send.c - strategy choice is a pure function of the response, the
- * connection's capabilities and the thresholds. */
+ * connection's capabilities and the thresholds; zero-copy completion
+ * tracking against a real socket and ring. */
 #include <check.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "../src/conn.h"
+#include "../src/file.h"
 #include "../src/resp.h"
 #include "../src/send.h"
+#include "../src/worker.h"
+#include "../src/zc.h"
 
 /* A response value whose seg pointer points at its own inline array. */
 #define resp_with(len, mem) (*resp_fill(&(struct zc_resp){ 0 }, (len), (mem)))
@@ -144,6 +153,76 @@ START_TEST(test_every_choice_has_a_sender)
 }
 END_TEST
 
+/* A connected loopback TCP pair: *srv is the accepted end. */
+static void tcp_pair(int *srv, int *cli)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	*cli = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
+	*srv = accept(l, NULL, NULL);
+	ck_assert_int_ge(*srv, 0);
+	close(l);
+}
+
+struct timer {
+	struct zc_op op;
+	int fired;
+};
+
+static void on_timer(struct zc_op *op, int res, unsigned flags)
+{
+	ZC_CONTAINER_OF(op, struct timer, op)->fired = 1;
+}
+
+/* A closing connection whose zero-copy completions are still owed when
+ * its close deadline passes is disconnected and its tracker released
+ * while the error-queue poll may be armed (the kernel owed completions it
+ * may never report after the disconnect). The poll's completion then
+ * runs on_errq: the tracker must still be there, its file references
+ * already dropped, and the connection freed once the poll is done. */
+START_TEST(test_track_release_with_poll_armed)
+{
+	static struct zc_worker w;
+	memset(&w, 0, sizeof(w));
+	ck_assert_int_eq(zc_loop_init(&w.loop, 64), 0);
+	struct zc_conn *c = calloc(1, sizeof(*c));
+	ck_assert_ptr_nonnull(c);
+	int cli;
+	tcp_pair(&c->fd, &cli);
+	c->w = &w;
+	c->state = ZC_CS_CLOSING;
+	w.conns = c;
+	w.nconns = 1;
+	static struct zc_file f = { .refs = 1, .fd = -1 };
+	zc_track_sent(c, &f);           /* as if a MSG_ZEROCOPY send succeeded */
+	ck_assert_ptr_nonnull(c->zc);
+	ck_assert_int_eq(c->zc->armed, 1);
+	ck_assert_uint_eq(f.refs, 2);
+	ck_assert_int_eq(io_uring_submit(&w.loop.ring), 1);
+	c->close_deadline_ms = 0;
+	zc_conn_tick(c, 1000);          /* deadline passed: disconnect, release */
+	ck_assert_uint_eq(f.refs, 1);   /* the file is let go at once ... */
+	ck_assert_ptr_nonnull(c->zc);   /* ... the poll's struct is not */
+	ck_assert_ptr_eq(w.conns, c);
+	/* the disconnect wakes the poll (POLLERR); a timer bounds the wait */
+	struct timer timer = { { on_timer }, 0 };
+	struct __kernel_timespec ts = { .tv_sec = 2 };
+	io_uring_prep_timeout(zc_loop_sqe(&w.loop, &timer.op), &ts, 0, 0);
+	while (w.conns && !timer.fired)
+		ck_assert_int_ge(zc_loop_run_once(&w.loop), 0);
+	ck_assert_msg(w.conns == NULL, "connection not freed after its error-queue poll completed");
+	ck_assert_uint_eq(w.nconns, 0);
+	close(cli);
+	zc_loop_exit(&w.loop);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("send");
@@ -157,6 +236,9 @@ static Suite *suite(void)
 	tcase_add_test(t, test_ktls);
 	tcase_add_test(t, test_every_choice_has_a_sender);
 	suite_add_tcase(s, t);
+	TCase *z = tcase_create("zerocopy");
+	tcase_add_test(z, test_track_release_with_poll_armed);
+	suite_add_tcase(s, z);
 	return s;
 }
 
