@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/capability.h>
-#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -521,45 +519,4 @@ void zc_lease_worker_fini(struct zc_worker *w)
 	if (lw->diag >= 0)
 		close(lw->diag);
 	lw->sfd = lw->diag = -1;
-}
-
-/* ---- privileges ------------------------------------------------------- */
-
-int zc_lease_keep_cap_begin(void)
-{
-	return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-}
-
-/* After setuid(): the permitted set survived (PR_SET_KEEPCAPS) but the
- * effective one was cleared. Keep CAP_LEASE alone, in both, if it was
- * permitted at all (a container may have withheld it); otherwise keep
- * nothing. Either way the result is read back: a server that dropped root
- * must never run on with any other capability. Returns 1 when CAP_LEASE
- * is kept, 0 when none is, -1 when the sets could not be cleared (the
- * caller must not go on). */
-int zc_lease_keep_cap_end(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2];
-	const unsigned w = CAP_LEASE / 32, bit = 1u << (CAP_LEASE % 32);
-	memset(d, 0, sizeof(d));
-	int had = syscall(SYS_capget, &h, d) == 0 && (d[w].permitted & bit);
-	memset(d, 0, sizeof(d));
-	if (had)
-		d[w].permitted = d[w].effective = bit;
-	if (syscall(SYS_capset, &h, d) < 0) {
-		memset(d, 0, sizeof(d));
-		had = 0;
-		syscall(SYS_capset, &h, d);
-	}
-	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capget, &h, d) < 0)
-		return -1;
-	for (unsigned i = 0; i < 2; i++) {
-		unsigned keep = i == w && had ? bit : 0;
-		if ((d[i].permitted | d[i].effective | d[i].inheritable) & ~keep)
-			return -1;
-	}
-	return had;
 }

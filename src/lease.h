@@ -91,11 +91,4 @@ int zc_lease_hold(const struct zc_conn *c);
 /* c is being freed: what it may still have in flight is watched on. */
 void zc_lease_conn_free(struct zc_conn *c);
 
-/* Dropping root for `user`: keep CAP_LEASE (leases on files the user does
- * not own) and nothing else. Call begin before setuid() and end after it;
- * end returns 1 (kept), 0 (not permitted to begin with: none kept) or -1
- * (other capabilities remain: do not go on). */
-int zc_lease_keep_cap_begin(void);
-int zc_lease_keep_cap_end(void);
-
 #endif
