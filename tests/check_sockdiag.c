@@ -202,7 +202,8 @@ int main(void)
 {
 	/* probe.c asks the same: without inet_diag every lookup fails */
 	if (!zc_sockdiag_works()) {
-		printf("SKIP: the kernel does not answer sock_diag(7) for TCP (no inet_diag/tcp_diag)\n");
+		printf("SKIP: the kernel does not answer sock_diag(7) for TCP "
+		       "(no inet_diag/tcp_diag)\n");
 		return 77;
 	}
 	Suite *s = suite_create("sockdiag");
