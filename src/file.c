@@ -2,7 +2,7 @@
 #include "file.h"
 #include "cond.h"
 #include "config.h"
-#include "log.h"
+#include "lease.h"
 #include "mime.h"
 #include "util.h"
 
@@ -139,17 +139,6 @@ void zc_file_ref(struct zc_file *f)
 	f->refs++;
 }
 
-static void lease_unlink(struct zc_file *f)
-{
-	if (f->lease_prev)
-		f->lease_prev->lease_next = f->lease_next;
-	else if (f->fc && f->fc->leased == f)
-		f->fc->leased = f->lease_next;
-	if (f->lease_next)
-		f->lease_next->lease_prev = f->lease_prev;
-	f->lease_prev = f->lease_next = NULL;
-}
-
 static int same_identity(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
@@ -157,69 +146,16 @@ static int same_identity(const struct stat *a, const struct stat *b)
 	       a->st_mode == b->st_mode;
 }
 
-/* Take a read lease on fd. F_SETSIG before the lease so its break comes
- * as a queued real-time signal carrying the descriptor (si_fd), and
- * F_SETOWN_EX after it: taking a lease makes the whole process the owner,
- * and the break must reach the worker whose signalfd reads it (fcntl(2),
- * "Leases"; fs/locks.c). */
-static enum zc_lease_state lease_fd(struct zc_fcache *fc, int fd, const char *key)
-{
-	struct f_owner_ex own = { .type = F_OWNER_TID, .pid = fc->lease_tid };
-	if (fcntl(fd, F_SETSIG, fc->lease_sig) < 0 || fcntl(fd, F_SETLEASE, F_RDLCK) < 0) {
-		if (errno == EAGAIN || errno == EBUSY) {
-			fc->lease_busy++;
-			return ZC_LEASE_BUSY;   /* someone has it open for writing */
-		}
-		if (!fc->lease_denied++)
-			zc_log_warn("file_leases: cannot lease %s (%s): files changed in place "
-				    "while being sent may reach clients with stale bytes",
-				    key, strerror(errno));
-		return ZC_LEASE_DENIED;
-	}
-	if (fcntl(fd, F_SETOWN_EX, &own) < 0) {
-		fcntl(fd, F_SETLEASE, F_UNLCK);
-		return ZC_LEASE_DENIED;
-	}
-	/* A break that came between F_SETLEASE and F_SETOWN_EX went to the
-	 * process, not to us: a writer is opening the file right now. Nothing
-	 * was sent under this lease yet, so give it back at once. */
-	if (fcntl(fd, F_GETLEASE) != F_RDLCK) {
-		fcntl(fd, F_SETLEASE, F_UNLCK);
-		return ZC_LEASE_BUSY;
-	}
-	return ZC_LEASE_HELD;
-}
-
-static void lease_set(struct zc_file *f, enum zc_lease_state st)
-{
-	struct zc_fcache *fc = f->fc;
-	f->lease = st;
-	if (st != ZC_LEASE_HELD)
-		return;
-	f->lease_prev = NULL;
-	f->lease_next = fc->leased;
-	if (fc->leased)
-		fc->leased->lease_prev = f;
-	fc->leased = f;
-}
-
-/* (Re)take an existing entry's lease. A lease covers only what happens
- * from the moment it is held: a writer may have come and gone since the
- * entry was described, so the description is checked once the lease is
- * ours. -ESTALE: the file changed; the caller drops the entry. After a
- * break the lease is not retaken for a while, so that a writer that
- * opens with O_NONBLOCK (and gets EAGAIN from a held lease) gets its
- * turn; meanwhile responses are copied. */
+/* A lease covers only what happens from the moment it is held: a writer
+ * may have come and gone since the entry was described, so an entry whose
+ * lease was (re)taken just now is checked again. -ESTALE: the file
+ * changed; the caller drops the entry. */
 static int entry_lease(struct zc_file *f, uint64_t now_ms)
 {
-	struct zc_fcache *fc = f->fc;
-	if (!fc->lease_on || f->lease == ZC_LEASE_HELD || f->lease == ZC_LEASE_DENIED ||
-	    f->lease == ZC_LEASE_BREAKING || !S_ISREG(f->st.st_mode) || now_ms < f->lease_retry_ms)
-		return 0;
-	lease_set(f, lease_fd(fc, f->fd, f->key));
 	struct stat cur;
-	if (f->lease == ZC_LEASE_HELD && (fstat(f->fd, &cur) < 0 || !same_identity(&f->st, &cur))) {
-		zc_file_lease_release(f);
+	if (zc_lease_retake(f, now_ms) &&
+	    (fstat(f->fd, &cur) < 0 || !same_identity(&f->st, &cur))) {
+		zc_lease_release(f);
 		return -ESTALE;
 	}
 	return 0;
@@ -233,21 +169,11 @@ int zc_file_changed(const struct zc_file *f)
 	return fstat(f->fd, &cur) < 0 || !same_identity(&f->st, &cur);
 }
 
-void zc_file_lease_release(struct zc_file *f)
-{
-	if (f->lease != ZC_LEASE_HELD && f->lease != ZC_LEASE_BREAKING)
-		return;
-	fcntl(f->fd, F_SETLEASE, F_UNLCK);
-	lease_unlink(f);
-	f->lease = ZC_LEASE_RELEASED;
-	f->lease_retry_ms = zc_now_ms() + ZC_LEASE_RETRY_MS;
-}
-
 void zc_file_unref(struct zc_file *f)
 {
 	if (--f->refs)
 		return;
-	lease_unlink(f);        /* close() below drops the lease itself */
+	zc_lease_forget(f);     /* close() below drops the lease itself */
 	if (f->map)
 		munmap(f->map, f->map_len);
 	free(f->data);
@@ -432,21 +358,18 @@ static struct zc_file *cache_find(struct zc_fcache *fc, const char *path)
 static int entry_open(struct zc_fcache *fc, const char *path, int fd, struct stat *st,
 		      uint64_t now_ms, struct zc_file **out)
 {
-	enum zc_lease_state ls = ZC_LEASE_NONE;
-	if (fc->lease_on && S_ISREG(st->st_mode)) {
-		ls = lease_fd(fc, fd, path);
-		if (ls != ZC_LEASE_DENIED && fstat(fd, st) < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
+	enum zc_lease_state ls = zc_lease_take(fc, fd, path, st->st_mode);
+	if (ls != ZC_LEASE_NONE && ls != ZC_LEASE_DENIED && fstat(fd, st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
 	}
 	struct zc_file *f = entry_new(fc, path, fd, st);
 	if (!f) {
 		close(fd);              /* drops a lease taken on it */
 		return -ENOMEM;
 	}
-	lease_set(f, ls);
+	zc_lease_set(f, ls);
 	if (fc->max)
 		cache_insert(fc, f, now_ms);
 	*out = f;

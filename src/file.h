@@ -49,7 +49,7 @@ struct zc_file {
 	void *map;              /* whole-file read-only mapping, made on first use */
 	size_t map_len;
 	enum zc_lease_state lease;
-	uint64_t lease_retry_ms;        /* not retaken before (ZC_LEASE_RETRY_MS) */
+	uint64_t lease_retry_ms;        /* not retaken before (lease.c) */
 	struct zc_fcache *fc;   /* owner: the leased list lives there */
 	struct zc_file *lease_prev, *lease_next;
 };
@@ -110,15 +110,10 @@ int zc_file_open_in(struct zc_fcache *fc, const char *dirpath, const char *name,
  * Returns 0 or -errno. */
 int zc_file_map(struct zc_file *f);
 
-/* After a break, the lease is retaken this long after it was given back. */
-#define ZC_LEASE_RETRY_MS 2000
-
 /* The file no longer is what the entry describes (never, while we hold
  * its lease). For bytes read without a lease: read first, then ask. */
 int zc_file_changed(const struct zc_file *f);
 
-/* Give the lease back (after a break was handled). */
-void zc_file_lease_release(struct zc_file *f);
 /* Content may change under a no-copy send: only a copy is exact. */
 static inline int zc_file_unstable(const struct zc_file *f)
 {

@@ -5,22 +5,18 @@
 #include "log.h"
 #include "probe.h"
 #include "send.h"
+#include "sockdiag.h"
 #include "worker.h"
 #include "zc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -67,112 +63,108 @@ void zc_lease_sigset(sigset_t *set)
 	sigaddset(set, SIGIO);
 }
 
-/* ---- how much of a connection is still in flight ---------------------- */
+/* ---- taking and giving back (for the file cache) --------------------- */
 
-/* Fill a sock_diag id for the socket whose own address is a and whose
- * peer is b. IPv4-mapped IPv6 addresses are looked up as IPv4: a peer that
- * connected to a dual-stack listener over IPv4 has an AF_INET socket. */
-static int diag_id(struct inet_diag_req_v2 *r, const struct sockaddr_storage *a,
-		   const struct sockaddr_storage *b)
+/* After a break the lease is retaken this long after it was given back,
+ * so that a writer that opens with O_NONBLOCK (and gets EAGAIN from a
+ * held lease) gets its turn; meanwhile responses are copied. */
+#define ZC_LEASE_RETRY_MS 2000
+
+/* Take a read lease on fd. F_SETSIG before the lease so its break comes
+ * as a queued real-time signal carrying the descriptor (si_fd), and
+ * F_SETOWN_EX after it: taking a lease makes the whole process the owner,
+ * and the break must reach the worker whose signalfd reads it (fcntl(2),
+ * "Leases"; fs/locks.c). */
+static enum zc_lease_state lease_fd(struct zc_fcache *fc, int fd, const char *key)
 {
-	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
-		r->sdiag_family = AF_INET;
-		r->id.idiag_sport = a4->sin_port;
-		r->id.idiag_dport = b4->sin_port;
-		memcpy(r->id.idiag_src, &a4->sin_addr, 4);
-		memcpy(r->id.idiag_dst, &b4->sin_addr, 4);
-	} else if (a->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr)) {
-		r->sdiag_family = AF_INET;
-		r->id.idiag_sport = a6->sin6_port;
-		r->id.idiag_dport = b6->sin6_port;
-		memcpy(r->id.idiag_src, &a6->sin6_addr.s6_addr[12], 4);
-		memcpy(r->id.idiag_dst, &b6->sin6_addr.s6_addr[12], 4);
-	} else if (a->ss_family == AF_INET6) {
-		r->sdiag_family = AF_INET6;
-		r->id.idiag_if = a6->sin6_scope_id ? a6->sin6_scope_id : b6->sin6_scope_id;
-		r->id.idiag_sport = a6->sin6_port;
-		r->id.idiag_dport = b6->sin6_port;
-		memcpy(r->id.idiag_src, &a6->sin6_addr, 16);
-		memcpy(r->id.idiag_dst, &b6->sin6_addr, 16);
-	} else {
-		return -1;
+	struct f_owner_ex own = { .type = F_OWNER_TID, .pid = fc->lease_tid };
+	if (fcntl(fd, F_SETSIG, fc->lease_sig) < 0 || fcntl(fd, F_SETLEASE, F_RDLCK) < 0) {
+		if (errno == EAGAIN || errno == EBUSY) {
+			fc->lease_busy++;
+			return ZC_LEASE_BUSY;   /* someone has it open for writing */
+		}
+		if (!fc->lease_denied++)
+			zc_log_warn("file_leases: cannot lease %s (%s): files changed in place "
+				    "while being sent may reach clients with stale bytes",
+				    key, strerror(errno));
+		return ZC_LEASE_DENIED;
 	}
-	return 0;
+	if (fcntl(fd, F_SETOWN_EX, &own) < 0) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		return ZC_LEASE_DENIED;
+	}
+	/* A break that came between F_SETLEASE and F_SETOWN_EX went to the
+	 * process, not to us: a writer is opening the file right now. Nothing
+	 * was sent under this lease yet, so give it back at once. */
+	if (fcntl(fd, F_GETLEASE) != F_RDLCK) {
+		fcntl(fd, F_SETLEASE, F_UNLCK);
+		return ZC_LEASE_BUSY;
+	}
+	return ZC_LEASE_HELD;
 }
 
-/* Bytes the kernel still queues on the TCP socket (own address a, peer b)
- * of this network namespace: receive queue plus send queue, from the
- * sock_diag(7) answer for exactly that socket. -2 when there is no such
- * socket here (a peer on another host or in another namespace, or a socket
- * gone); -1 when the answer is unusable. */
-struct diag_req {
-	struct nlmsghdr nlh;
-	struct inet_diag_req_v2 r;
-};
-
-static void diag_req_init(struct diag_req *req, unsigned flags)
+enum zc_lease_state zc_lease_take(struct zc_fcache *fc, int fd, const char *key, mode_t mode)
 {
-	memset(req, 0, sizeof(*req));
-	req->nlh.nlmsg_len = sizeof(*req);
-	req->nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	req->nlh.nlmsg_flags = (unsigned short)(NLM_F_REQUEST | flags);
-	req->r.sdiag_family = AF_INET;
-	req->r.sdiag_protocol = IPPROTO_TCP;
-	req->r.id.idiag_cookie[0] = req->r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (!fc->lease_on || !S_ISREG(mode))
+		return ZC_LEASE_NONE;
+	return lease_fd(fc, fd, key);
 }
 
-/* An empty TCP dump (no states asked for): a kernel without inet_diag
- * answers ENOENT instead of an empty NLMSG_DONE (probe.c). */
+void zc_lease_set(struct zc_file *f, enum zc_lease_state st)
+{
+	struct zc_fcache *fc = f->fc;
+	f->lease = st;
+	if (st != ZC_LEASE_HELD)
+		return;
+	f->lease_prev = NULL;
+	f->lease_next = fc->leased;
+	if (fc->leased)
+		fc->leased->lease_prev = f;
+	fc->leased = f;
+}
+
+int zc_lease_retake(struct zc_file *f, uint64_t now_ms)
+{
+	struct zc_fcache *fc = f->fc;
+	if (!fc->lease_on || f->lease == ZC_LEASE_HELD || f->lease == ZC_LEASE_DENIED ||
+	    f->lease == ZC_LEASE_BREAKING || !S_ISREG(f->st.st_mode) || now_ms < f->lease_retry_ms)
+		return 0;
+	zc_lease_set(f, lease_fd(fc, f->fd, f->key));
+	return f->lease == ZC_LEASE_HELD;
+}
+
+void zc_lease_forget(struct zc_file *f)
+{
+	if (f->lease_prev)
+		f->lease_prev->lease_next = f->lease_next;
+	else if (f->fc && f->fc->leased == f)
+		f->fc->leased = f->lease_next;
+	if (f->lease_next)
+		f->lease_next->lease_prev = f->lease_prev;
+	f->lease_prev = f->lease_next = NULL;
+}
+
+void zc_lease_release(struct zc_file *f)
+{
+	if (f->lease != ZC_LEASE_HELD && f->lease != ZC_LEASE_BREAKING)
+		return;
+	fcntl(f->fd, F_SETLEASE, F_UNLCK);
+	zc_lease_forget(f);
+	f->lease = ZC_LEASE_RELEASED;
+	f->lease_retry_ms = zc_now_ms() + ZC_LEASE_RETRY_MS;
+}
+
+/* Kept for probe.c: leases are what need the lookups (sockdiag.c). */
 int zc_lease_diag_works(void)
 {
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (nl < 0)
-		return 0;
-	struct diag_req req;
-	diag_req_init(&req, NLM_F_DUMP);
-	struct nlmsghdr ans[64];
-	int ok = send(nl, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
-		 recv(nl, ans, sizeof(ans), 0) >= (ssize_t)sizeof(ans[0]) &&
-		 ans[0].nlmsg_type != NLMSG_ERROR;
-	close(nl);
-	return ok;
+	return zc_sockdiag_works();
 }
 
-static long diag_lookup(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	struct diag_req req;
-	diag_req_init(&req, 0);
-	req.r.idiag_states = ~0u;
-	if (nl < 0 || diag_id(&req.r, a, b) < 0 || send(nl, &req, sizeof(req), 0) < 0)
-		return -1;
-	union {
-		struct nlmsghdr h;
-		char buf[1024];
-	} ans;
-	ssize_t n = recv(nl, &ans, sizeof(ans), MSG_DONTWAIT);
-	if (n < (ssize_t)sizeof(struct nlmsghdr))
-		return -1;
-	if (ans.h.nlmsg_type == NLMSG_ERROR) {
-		const struct nlmsgerr *e = NLMSG_DATA(&ans.h);
-		return e->error == -ENOENT ? -2 : -1;
-	}
-	if (ans.h.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-	    n < (ssize_t)NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
-		return -1;
-	const struct inet_diag_msg *m = NLMSG_DATA(&ans.h);
-	return (long)m->idiag_rqueue + (long)m->idiag_wqueue;
-}
+/* ---- how much of a connection is still in flight ---------------------- */
 
-/* The same, with "no such socket" read as nothing queued: only used for
- * peers whose sockets we could see (zc_lease_peer_trackable), or for our
- * own closed ones. */
-static long diag_queued(int nl, const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	long q = diag_lookup(nl, a, b);
-	return q == -2 ? 0 : q;
-}
+/* The lookups below read "no such socket" as nothing queued
+ * (zc_sockdiag_queued): they are only made for peers whose sockets we
+ * could see (zc_lease_peer_trackable), or for our own closed ones. */
 
 static int self_known(struct zc_conn *c)
 {
@@ -203,7 +195,8 @@ int zc_lease_peer_trackable(struct zc_conn *c)
 	else if (!self_known(c))
 		c->peer_track = -1;
 	else
-		c->peer_track = diag_lookup(c->w->lease.diag, &c->peer, &c->self) == -2 ? -1 : 1;
+		c->peer_track = zc_sockdiag_lookup(c->w->lease.diag, &c->peer, &c->self) ==
+				ZC_SOCKDIAG_NONE ? -1 : 1;
 	if (c->peer_track < 0)
 		zc_log_info("%s: a local peer this server cannot see (another network namespace, "
 			    "or NAT): its responses are copied", c->peer_text);
@@ -226,7 +219,7 @@ static int conn_drained(struct zc_worker *w, struct zc_conn *c)
 		return 0;
 	if (!c->selflen)
 		return 1;       /* never queued a page by reference */
-	return diag_queued(w->lease.diag, &c->peer, &c->self) == 0;
+	return zc_sockdiag_queued(w->lease.diag, &c->peer, &c->self) == 0;
 }
 
 /* Where the last response that queued f's pages ends; 0 if none did. */
@@ -275,7 +268,7 @@ static int conn_consumed(struct zc_worker *w, struct zc_conn *c, uint64_t pos)
 	int q = 0;
 	if (ioctl(c->fd, SIOCOUTQ, &q) < 0)
 		return 0;
-	long rq = c->selflen ? diag_queued(w->lease.diag, &c->peer, &c->self) : 0;
+	long rq = c->selflen ? zc_sockdiag_queued(w->lease.diag, &c->peer, &c->self) : 0;
 	if (rq < 0)
 		return 0;
 	return (int64_t)c->sent_total - q - rq >= (int64_t)pos;
@@ -342,8 +335,8 @@ void zc_lease_conn_free(struct zc_conn *c)
  * local peer's still queues anything. */
 static int orphan_drained(struct zc_lease_worker *lw, struct zc_lease_orphan *o)
 {
-	return diag_queued(lw->diag, &o->local, &o->peer) == 0 &&
-	       diag_queued(lw->diag, &o->peer, &o->local) == 0;
+	return zc_sockdiag_queued(lw->diag, &o->local, &o->peer) == 0 &&
+	       zc_sockdiag_queued(lw->diag, &o->peer, &o->local) == 0;
 }
 
 /* Forget orphans that expired, or (f given) that held f's pages and have
@@ -452,7 +445,7 @@ static void breaks_run(struct zc_worker *w)
 	for (struct zc_lease_break **pp = &lw->breaks, *b; (b = *pp);) {
 		if (break_check(w, b)) {
 			*pp = b->next;
-			zc_file_lease_release(b->f);
+			zc_lease_release(b->f);
 			if (b->resets)
 				zc_log_warn("file \"%s\" changed in place while being sent: %u "
 					    "connection(s) reset; the writer waited %llu ms", b->f->key,
@@ -483,7 +476,7 @@ static void break_start(struct zc_worker *w, struct zc_file *f)
 	zc_count(&w->stats.lease_breaks, 1);
 	f->lease = ZC_LEASE_BREAKING;   /* new responses copy; senders hold */
 	if (!b) {
-		zc_file_lease_release(f);
+		zc_lease_release(f);
 		return;
 	}
 	zc_file_ref(f);
@@ -581,7 +574,7 @@ void zc_lease_worker_init(struct zc_worker *w, int enabled)
 	 * is, as drained: then consumption is never known, and a break waits
 	 * for its deadline wherever a connection queued the file's pages */
 	if (!zc_server.probe || zc_server.probe->sock_diag)
-		lw->diag = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+		lw->diag = zc_sockdiag_open();
 	else
 		errno = EPROTONOSUPPORT;
 	if (lw->sfd < 0)
@@ -602,7 +595,7 @@ void zc_lease_worker_fini(struct zc_worker *w)
 	while (lw->breaks) {
 		struct zc_lease_break *b = lw->breaks;
 		lw->breaks = b->next;
-		zc_file_lease_release(b->f);
+		zc_lease_release(b->f);
 		zc_file_unref(b->f);
 		free(b);
 	}
@@ -617,45 +610,4 @@ void zc_lease_worker_fini(struct zc_worker *w)
 	if (lw->diag >= 0)
 		close(lw->diag);
 	lw->sfd = lw->diag = -1;
-}
-
-/* ---- privileges ------------------------------------------------------- */
-
-int zc_lease_keep_cap_begin(void)
-{
-	return prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0);
-}
-
-/* After setuid(): the permitted set survived (PR_SET_KEEPCAPS) but the
- * effective one was cleared. Keep CAP_LEASE alone, in both, if it was
- * permitted at all (a container may have withheld it); otherwise keep
- * nothing. Either way the result is read back: a server that dropped root
- * must never run on with any other capability. Returns 1 when CAP_LEASE
- * is kept, 0 when none is, -1 when the sets could not be cleared (the
- * caller must not go on). */
-int zc_lease_keep_cap_end(void)
-{
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2];
-	const unsigned w = CAP_LEASE / 32, bit = 1u << (CAP_LEASE % 32);
-	memset(d, 0, sizeof(d));
-	int had = syscall(SYS_capget, &h, d) == 0 && (d[w].permitted & bit);
-	memset(d, 0, sizeof(d));
-	if (had)
-		d[w].permitted = d[w].effective = bit;
-	if (syscall(SYS_capset, &h, d) < 0) {
-		memset(d, 0, sizeof(d));
-		had = 0;
-		syscall(SYS_capset, &h, d);
-	}
-	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capget, &h, d) < 0)
-		return -1;
-	for (unsigned i = 0; i < 2; i++) {
-		unsigned keep = i == w && had ? bit : 0;
-		if ((d[i].permitted | d[i].effective | d[i].inheritable) & ~keep)
-			return -1;
-	}
-	return had;
 }

@@ -7,7 +7,8 @@
  * and a rewrite puts new bytes there: a response already queued in full
  * would then reach the client complete but wrong.
  *
- * Each worker takes a read lease on every file it serves (file.c). A
+ * Each worker takes a read lease on every file it serves (file.c opens
+ * it, this module takes the lease: zc_lease_take). A
  * process that opens such a file for writing, or truncates it, waits in the
  * kernel until the lease is given back (fcntl(2), "Leases"). On the break
  * signal the worker stops sending the file's pages and waits until every
@@ -25,11 +26,11 @@
 #include <signal.h>
 #include <stdint.h>
 #include <linux/time_types.h>
+#include "file.h"         /* enum zc_lease_state */
 #include "loop.h"
 
 struct zc_worker;
 struct zc_conn;
-struct zc_file;
 
 #define ZC_LEASE_SHARED 4       /* files a connection remembers having queued */
 
@@ -62,6 +63,28 @@ struct zc_lease_worker {
 	unsigned norphans;
 };
 
+/* Taking leases, for the file cache (file.c). A held lease puts the entry
+ * on fc->leased, the list a break signal is matched against. */
+/* A read lease on fd, the descriptor of a file being opened into fc as
+ * key: the state its entry starts in (NONE with leases off or for a file
+ * that is not regular). Take it before the fstat that describes the entry,
+ * so that any change after that description breaks the lease first. */
+enum zc_lease_state zc_lease_take(struct zc_fcache *fc, int fd, const char *key, mode_t mode);
+/* Record st as f's lease state (a new entry's, from zc_lease_take). */
+void zc_lease_set(struct zc_file *f, enum zc_lease_state st);
+/* Retake an existing entry's lease where one is due (leases on, not held,
+ * not refused for good, not breaking, not given back too recently).
+ * Returns 1 when it is held now and was not: the entry may describe an
+ * older file, and the caller checks it (and gives the lease back with
+ * zc_lease_release if it does). */
+int zc_lease_retake(struct zc_file *f, uint64_t now_ms);
+/* Give f's lease back (after a break, or a stale entry): the file becomes
+ * unstable (zc_file_unstable) until the lease is retaken. */
+void zc_lease_release(struct zc_file *f);
+/* f is freed: off the leased list (closing its descriptor drops the
+ * lease itself). */
+void zc_lease_forget(struct zc_file *f);
+
 /* Whether the kernel answers sock_diag(7) questions about TCP sockets. */
 int zc_lease_diag_works(void);
 /* The signal a lease break arrives with. */
@@ -90,12 +113,5 @@ int zc_lease_peer_trackable(struct zc_conn *c);
 int zc_lease_hold(const struct zc_conn *c);
 /* c is being freed: what it may still have in flight is watched on. */
 void zc_lease_conn_free(struct zc_conn *c);
-
-/* Dropping root for `user`: keep CAP_LEASE (leases on files the user does
- * not own) and nothing else. Call begin before setuid() and end after it;
- * end returns 1 (kept), 0 (not permitted to begin with: none kept) or -1
- * (other capabilities remain: do not go on). */
-int zc_lease_keep_cap_begin(void);
-int zc_lease_keep_cap_end(void);
 
 #endif

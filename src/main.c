@@ -8,14 +8,13 @@
 #include "listen.h"
 #include "lease.h"
 #include "log.h"
+#include "privilege.h"
 #include "probe.h"
 #include "tls.h"
 #include "worker.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,33 +117,6 @@ static int build_sets(const struct zc_config *prev, const struct zc_config *next
 			}
 		}
 	}
-	return 0;
-}
-
-static int drop_privileges(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		fprintf(stderr, "user \"%s\": no such user\n", user);
-		return -1;
-	}
-	if (getuid() != 0)
-		return 0;       /* not root: nothing to drop */
-	/* CAP_LEASE is kept: leases on files that user does not own */
-	if (setgroups(0, NULL) < 0 || initgroups(pw->pw_name, pw->pw_gid) < 0 ||
-	    setgid(pw->pw_gid) < 0 || zc_lease_keep_cap_begin() < 0 || setuid(pw->pw_uid) < 0) {
-		fprintf(stderr, "dropping privileges to \"%s\": %s\n", user, strerror(errno));
-		return -1;
-	}
-	int kept = zc_lease_keep_cap_end();
-	if (kept < 0) {
-		fprintf(stderr, "dropping privileges to \"%s\": capabilities remain after setuid\n",
-			user);
-		return -1;
-	}
-	if (!kept)
-		fprintf(stderr, "user \"%s\": CAP_LEASE is not permitted here; file leases need "
-			"file ownership\n", user);
 	return 0;
 }
 
@@ -324,7 +296,7 @@ static int start(struct zc_config *c)
 		return 1;
 	if (c->pid_file && write_pid(c->pid_file) < 0)
 		return 1;
-	if (c->user && drop_privileges(c->user) < 0)
+	if (c->user && zc_privilege_drop(c->user) < 0)
 		return 1;
 	cur_cfg = zc_cfg_new(c);
 	zc_server.start_ms = zc_now_ms();
