@@ -3,11 +3,10 @@
 #include "config.h"
 #include "log.h"
 #include "probe.h"
-#include "send.h"
 #include "static.h"
 #include "tls.h"
+#include "transport.h"
 #include "worker.h"
-#include "zc.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,22 +24,20 @@
  * that unread request bytes don't turn our close into an RST that destroys
  * the response in flight (nginx's lingering close). */
 #define ZC_LINGER_MS 2000
-/* Requests one connection is answered per turn of the loop. Under TLS,
- * SSL_read and SSL_write usually complete at once, so pipelined requests
- * would otherwise be answered in one unbroken (and recursive) chain while
- * the worker's other connections, timers and accepts wait; plain HTTP is
- * bounded already by its asynchronous sends. */
-#define ZC_PASS_REQUESTS 32
 
-static void on_recv(struct zc_op *op, int res, unsigned flags);
-static void on_close_recv(struct zc_op *op, int res, unsigned flags);
-static void on_yield(struct zc_op *op, int res, unsigned flags);
 static void conn_close(struct zc_conn *c);
 static void access_log(struct zc_conn *c);
+static void on_recv(struct zc_conn *c, int res);
+static void read_more(struct zc_conn *c);
 
 static const struct zc_config *CFG(const struct zc_conn *c)
 {
 	return c->cfg->c;
+}
+
+static struct zc_conn *of_tx(struct zc_send *s)
+{
+	return ZC_CONTAINER_OF(s, struct zc_conn, tx);
 }
 
 static void http_limits(const struct zc_config *cfg, struct zc_http_limits *lim)
@@ -60,6 +57,52 @@ static void peer_format(struct zc_conn *c)
 	snprintf(c->peer_text, sizeof(c->peer_text), "%s", host);
 }
 
+/* ---- what the send engine asks of a connection ---- */
+
+static void response_done(struct zc_conn *c);
+
+static void tx_done(struct zc_send *s, int ok)
+{
+	struct zc_conn *c = of_tx(s);
+	if (!ok) {
+		c->flags |= ZC_CF_ABORTED;
+		/* An aborted connection will not wait for the peer to acknowledge
+		 * zero-copy data: disconnecting drops the queued data now, and
+		 * with it the kernel's references to our pages. */
+		if (s->inflight || zc_send_zc_owed(s))
+			zc_send_disconnect(s);
+		conn_close(c);
+		return;
+	}
+	response_done(c);
+}
+
+static int try_free(struct zc_conn *c);
+
+static void tx_idle(struct zc_send *s)
+{
+	try_free(of_tx(s));
+}
+
+static enum zc_peer_class tx_peer_class(struct zc_send *s)
+{
+	return zc_lease_peer_trackable(of_tx(s)) ? ZC_PEER_TRACKABLE : ZC_PEER_HIDDEN;
+}
+
+static void tx_share(struct zc_send *s, struct zc_file *f)
+{
+	zc_lease_taint(of_tx(s), f);
+}
+
+static const struct zc_send_owner tx_owner = {
+	.on_done = tx_done,
+	.on_idle = tx_idle,
+	.peer_class = tx_peer_class,
+	.share = tx_share,
+};
+
+/* ---- start, free, operations ---- */
+
 void zc_conn_start(struct zc_worker *w, int fd, int tls)
 {
 	struct zc_conn *c = calloc(1, sizeof(*c));
@@ -71,13 +114,10 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 	c->w = w;
 	c->fd = fd;
 	c->cfg = zc_cfg_hold(w->cfg);
-	c->op_recv.cb = on_recv;
-	c->op_close.cb = on_close_recv;
-	c->op_yield.cb = on_yield;
 	c->peerlen = sizeof(c->peer);
 	getpeername(fd, (struct sockaddr *)&c->peer, &c->peerlen);
 	peer_format(c);
-	c->zc_copied = zc_peer_copied(c);
+	zc_send_init(&c->tx, &w->tx, &tx_owner, fd, &c->peer, c->peer_text);
 	int one = 1;
 	/* responses are written whole; don't let Nagle hold back the tail */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -86,7 +126,7 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 	zc_http_init(&c->http, &lim);
 	zc_resp_init(&c->resp);
 	c->state = ZC_CS_READING;
-	c->idle = 1;
+	c->flags |= ZC_CF_IDLE;
 	c->deadline_ms = w->now_ms + CFG(c)->header_timeout_ms;
 	zc_worker_conn_added(w, c);
 	if (tls) {
@@ -95,7 +135,7 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 			conn_close(c);
 			return;
 		}
-		c->idle = 0;    /* the handshake counts against header_timeout */
+		c->flags = (c->flags & ~ZC_CF_IDLE) | ZC_CF_TLS;   /* the handshake counts against header_timeout */
 		zc_conn_tls_handshake(c);
 		return;
 	}
@@ -105,62 +145,68 @@ void zc_conn_start(struct zc_worker *w, int fd, int tls)
 static void conn_free(struct zc_conn *c)
 {
 	struct zc_worker *w = c->w;
-	if (c->pipe)
-		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
-	zc_track_release(c);
+	zc_send_fini(&c->tx);
 	zc_lease_conn_free(c);
 	if (c->ssl) {
 		/* A connection that ended cleanly keeps its session resumable
 		 * even when the client closed without close_notify: OpenSSL
 		 * evicts the sessions of connections freed mid-stream. */
-		if (c->tls_ready && !c->aborted)
+		if ((c->flags & ZC_CF_TLS_READY) && !(c->flags & ZC_CF_ABORTED))
 			SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 		SSL_free(c->ssl);
 	}
 	close(c->fd);
 	zc_resp_free(&c->resp);
 	free(c->rbuf);
-	if (c->obuf)
-		zc_obuf_put(w, c->obuf);
 	zc_cfg_release(c->cfg);
 	zc_worker_conn_removed(w, c);
 	free(c);
 	/* a slot opened up below max_connections: the tick re-arms accepts */
 }
 
-void zc_conn_poll(struct zc_conn *c, unsigned events, zc_op_cb cb)
-{
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_poll);
-	io_uring_prep_poll_add(sqe, c->fd, events);
-	c->op_poll.cb = cb;
-	zc_conn_op_start(c);
-}
-
-void zc_conn_op_start(struct zc_conn *c)
-{
-	c->inflight++;
-}
-
-/* Free only when nothing of ours is in flight and the kernel owes no
- * zero-copy completion (else the tick keeps draining the error queue). */
+/* Free only when nothing of ours is in flight and the engine is idle (it
+ * has nothing in flight and the kernel owes no zero-copy completion; else
+ * the tick keeps draining the error queue). */
 static int try_free(struct zc_conn *c)
 {
 	if (c->state != ZC_CS_CLOSING)
 		return 0;
-	unsigned owed = zc_track_drain(c);
-	if (c->inflight || owed) {
-		zc_log_debug("%s: closing, %u ops in flight, %u zero-copy completions owed",
-			     c->peer_text, c->inflight, owed);
+	if (c->inflight || !zc_send_idle(&c->tx)) {
+		zc_log_debug("%s: closing, %u+%u ops in flight, %u zero-copy completions owed",
+			     c->peer_text, c->inflight, c->tx.inflight, zc_send_zc_owed(&c->tx));
 		return 0;
 	}
 	conn_free(c);
 	return 1;
 }
 
-int zc_conn_op_end(struct zc_conn *c)
+/* The one trampoline of the connection's own operations. */
+static void conn_op_done(struct zc_op *op, int res, unsigned flags)
 {
+	struct zc_conn_op *o = ZC_CONTAINER_OF(op, struct zc_conn_op, op);
+	struct zc_conn *c = o->c;
+	(void)flags;
+	c->flags &= ~o->clears;
 	c->inflight--;
-	return try_free(c);
+	if (try_free(c) || c->state == ZC_CS_CLOSING)
+		return;
+	o->fn(c, res);
+}
+
+struct io_uring_sqe *zc_conn_op_sqe(struct zc_conn *c, struct zc_conn_op *o,
+				    void (*fn)(struct zc_conn *c, int res), unsigned clears)
+{
+	o->op.cb = conn_op_done;
+	o->c = c;
+	o->fn = fn;
+	o->clears = clears;
+	c->inflight++;
+	return zc_loop_sqe(&c->w->loop, &o->op);
+}
+
+void zc_conn_poll(struct zc_conn *c, unsigned events, void (*fn)(struct zc_conn *c, int res))
+{
+	io_uring_prep_poll_add(zc_conn_op_sqe(c, &c->op_poll, fn, 0), c->fd, events);
 }
 
 /* Bytes queued on the socket that the peer has not acknowledged yet,
@@ -169,14 +215,6 @@ static int unacked(int fd)
 {
 	int n;
 	return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
-}
-
-/* Reset the connection so the kernel drops what is queued (and with it
- * the references to zero-copy pages) now. */
-static void disconnect(struct zc_conn *c)
-{
-	zc_disconnect(c->fd);
-	c->disconnected = 1;
 }
 
 /* Close: in-flight operations are woken by shutdown() and the connection
@@ -193,6 +231,7 @@ static void conn_close(struct zc_conn *c)
 	c->state = ZC_CS_CLOSING;
 	c->close_deadline_ms = c->w->now_ms + CFG(c)->send_timeout_ms;
 	c->close_outq = unacked(c->fd);
+	zc_send_stop(&c->tx);
 	if (try_free(c))
 		return;
 	shutdown(c->fd, SHUT_RDWR);
@@ -203,14 +242,16 @@ void zc_conn_abort(struct zc_conn *c, const char *why)
 	if (c->state == ZC_CS_CLOSING)
 		return;
 	zc_log_info("%s: closing connection: %s", c->peer_text, why);
-	c->aborted = 1;
+	c->flags |= ZC_CF_ABORTED;
 	/* An aborted connection will not wait for the peer to acknowledge
 	 * zero-copy data: disconnecting drops the queued data now, and with it
 	 * the kernel's references to our pages (completions then follow). */
-	if (c->inflight || (c->zc && c->zc->pending))
-		disconnect(c);
+	if (c->inflight || c->tx.inflight || zc_send_zc_owed(&c->tx))
+		zc_send_disconnect(&c->tx);
 	conn_close(c);
 }
+
+/* ---- reading ---- */
 
 static int ensure_rbuf(struct zc_conn *c)
 {
@@ -232,9 +273,9 @@ static int ensure_rbuf(struct zc_conn *c)
 	return 0;
 }
 
-static void arm_recv(struct zc_conn *c, struct zc_op *op)
+static void arm_recv(struct zc_conn *c)
 {
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, op);
+	struct io_uring_sqe *sqe = zc_conn_op_sqe(c, &c->op_recv, on_recv, ZC_CF_RECV_ARMED);
 	io_uring_prep_recv(sqe, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
 	/* After a response the next request has rarely arrived yet: wait for
 	 * readiness first instead of a receive that fails with EAGAIN and then
@@ -243,8 +284,7 @@ static void arm_recv(struct zc_conn *c, struct zc_op *op)
 	 * connection's request is usually there already: try at once. */
 	if (c->requests)
 		sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
-	c->recv_armed = 1;
-	zc_conn_op_start(c);
+	c->flags |= ZC_CF_RECV_ARMED;
 }
 
 /* Final response sent (or none possible): stop writing, drain input. */
@@ -259,71 +299,86 @@ static void linger_close(struct zc_conn *c)
 		return;
 	}
 	c->rlen = c->rpos = 0;
-	if (!c->recv_armed)
-		arm_recv(c, &c->op_close);
+	if (!(c->flags & ZC_CF_RECV_ARMED))
+		arm_recv(c);
 }
 
-static void on_close_recv(struct zc_op *op, int res, unsigned flags)
-{
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_close);
-	c->recv_armed = 0;
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
-		return;
-	if (res <= 0) {
-		c->peer_closed = res == 0 || res == -ECONNRESET;
-		conn_close(c);
-		return;
-	}
-	c->rlen = 0;
-	arm_recv(c, &c->op_close);
-}
-
-static void on_recv(struct zc_op *op, int res, unsigned flags)
-{
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_recv);
-	c->recv_armed = 0;
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
-		return;
-	if (c->state == ZC_CS_LINGERING) {     /* drain switched over */
-		on_close_recv(&c->op_close, res, flags);
-		return;
-	}
-	zc_conn_recv_done(c, res);
-}
-
-/* res bytes arrived at rbuf + rlen (plain recv or SSL_read); <= 0: the
- * peer closed or the read failed. */
-void zc_conn_recv_done(struct zc_conn *c, int res)
+/* res bytes arrived at rbuf + rlen (a recv, or a read through the
+ * transport); <= 0: the peer closed or the read failed. While lingering
+ * the bytes are dropped. */
+static void on_recv(struct zc_conn *c, int res)
 {
 	if (res <= 0) {
-		if (res < 0 && res != -ECONNRESET && res != -EPIPE)
+		if (res < 0 && res != -ECONNRESET && res != -EPIPE && c->state != ZC_CS_LINGERING)
 			zc_log_info("%s: recv: %s", c->peer_text, strerror(-res));
-		c->peer_closed = res == 0 || res == -ECONNRESET;
+		if (res == 0 || res == -ECONNRESET)
+			c->flags |= ZC_CF_PEER_CLOSED;
 		conn_close(c);
+		return;
+	}
+	if (c->state == ZC_CS_LINGERING) {
+		c->rlen = 0;
+		arm_recv(c);
 		return;
 	}
 	c->rlen += (size_t)res;
-	if (c->idle) {
+	if (c->flags & ZC_CF_IDLE) {
 		/* first bytes of a new request: the header timeout starts now */
-		c->idle = 0;
+		c->flags &= ~ZC_CF_IDLE;
 		c->deadline_ms = c->w->now_ms + CFG(c)->header_timeout_ms;
 	}
 	zc_conn_process(c);
+}
+
+static void on_readable(struct zc_conn *c, int res)
+{
+	(void)res;
+	read_more(c);
+}
+
+/* Read what the transport has: through the ring when it carries the
+ * stream as it is, else with its own (non-blocking) read. */
+static void read_more(struct zc_conn *c)
+{
+	if (c->tx.tp->caps & ZC_TP_RING_IO) {
+		arm_recv(c);
+		return;
+	}
+	unsigned events = 0;
+	ssize_t n = c->tx.tp->read(c->tx.tp_ctx, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, &events);
+	if (n == -EAGAIN) {
+		zc_conn_poll(c, events, on_readable);
+		return;
+	}
+	on_recv(c, (int)n);
+}
+
+/* ---- answering ---- */
+
+static void send_response(struct zc_conn *c)
+{
+	const struct zc_config *cfg = CFG(c);
+	struct zc_send_policy pol = {
+		.configured = cfg->send_strategy,
+		.zc_min_size = cfg->zerocopy_min_size ? cfg->zerocopy_min_size : zc_server.zc_min_size,
+		.have_send_zc = zc_server.probe && zc_server.probe->op_send_zc,
+		.have_msg_zerocopy = zc_server.probe && zc_server.probe->so_zerocopy,
+	};
+	c->state = ZC_CS_WRITING;
+	c->send_started_ms = c->w->now_ms;
+	zc_send_response(&c->tx, &c->resp, &pol);
 }
 
 static void send_error(struct zc_conn *c, int status)
 {
 	zc_resp_reset(&c->resp);
 	c->resp.keepalive = 0;
-	c->resp.strategy = ZC_SEND_COPY;
 	zc_resp_simple(&c->resp, status, NULL);
 	if (c->resp.buf.oom) {
 		conn_close(c);
 		return;
 	}
-	c->state = ZC_CS_WRITING;
-	c->deadline_ms = c->w->now_ms + CFG(c)->send_timeout_ms;
-	zc_send_continue(c);
+	send_response(c);
 }
 
 /* Between requests the connection moves to the newest config, so a reload
@@ -355,65 +410,34 @@ static void handle_request(struct zc_conn *c)
 		send_error(c, 500);
 		return;
 	}
-	struct zc_send_caps caps = {
-		.tls = c->ssl && !c->ktls_tx,
-		.ktls = c->ktls_tx,
-		.zc_copied = c->zc_copied,
-		.zc_refused = c->zc_refused || c->so_zerocopy < 0,
-		.have_send_zc = zc_server.probe && zc_server.probe->op_send_zc,
-		.have_msg_zerocopy = zc_server.probe && zc_server.probe->so_zerocopy,
-	};
-	struct zc_send_thresholds th = {
-		.zc_min_size = cfg->zerocopy_min_size ? cfg->zerocopy_min_size : zc_server.zc_min_size,
-	};
-	c->resp_start = c->sent_total;
-	c->resp.unstable = c->resp.file && zc_file_unstable(c->resp.file);
-	c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
-	if (c->resp.file && zc_send_shares_pages(c->resp.strategy) &&
-	    c->resp.file->lease == ZC_LEASE_HELD) {
-		/* pages are about to be shared: only with a peer we can follow */
-		caps.share_unsafe = !zc_lease_peer_trackable(c);
-		c->resp.strategy = zc_send_choose(cfg->send_strategy, &c->resp, &caps, &th);
-		if (zc_send_shares_pages(c->resp.strategy))
-			zc_lease_taint(c, c->resp.file);
-	}
-	c->state = ZC_CS_WRITING;
-	c->send_started_ms = w->now_ms;
-	c->deadline_ms = w->now_ms + cfg->send_timeout_ms;
-	zc_send_continue(c);
+	send_response(c);
 }
 
 /* Parse what is buffered: answer one request at a time, in order. */
 void zc_conn_process(struct zc_conn *c)
 {
-	for (;;) {
-		enum zc_http_ev ev = zc_http_feed(&c->http, c->rbuf ? c->rbuf : "", c->rlen, &c->rpos);
-		if (ev == ZC_HTTP_REQUEST) {
-			handle_request(c);
-			return;
-		}
-		if (ev == ZC_HTTP_ERROR) {
-			if (c->http.error_status)
-				send_error(c, c->http.error_status);
-			else
-				conn_close(c);
-			return;
-		}
-		/* All consumed. Bytes outside an unfinished head are dead; an
-		 * unfinished head keeps all of its bytes, from the method on
-		 * (the method span and the log's request line point at them). */
-		if (!c->http.in_head)
-			c->rlen = c->rpos = 0;
-		if (ensure_rbuf(c) < 0) {
-			send_error(c, 431);
-			return;
-		}
-		if (c->ssl)
-			zc_conn_tls_read(c);
-		else
-			arm_recv(c, &c->op_recv);
+	enum zc_http_ev ev = zc_http_feed(&c->http, c->rbuf ? c->rbuf : "", c->rlen, &c->rpos);
+	if (ev == ZC_HTTP_REQUEST) {
+		handle_request(c);
 		return;
 	}
+	if (ev == ZC_HTTP_ERROR) {
+		if (c->http.error_status)
+			send_error(c, c->http.error_status);
+		else
+			conn_close(c);
+		return;
+	}
+	/* All consumed. Bytes outside an unfinished head are dead; an
+	 * unfinished head keeps all of its bytes, from the method on
+	 * (the method span and the log's request line point at them). */
+	if (!c->http.in_head)
+		c->rlen = c->rpos = 0;
+	if (ensure_rbuf(c) < 0) {
+		send_error(c, 431);
+		return;
+	}
+	read_more(c);
 }
 
 /* Request bytes go into the log escaped as nginx does (\xHH for '"', '\\',
@@ -494,14 +518,11 @@ static void access_log(struct zc_conn *c)
 		zc_access_log_write(b);
 }
 
-void zc_conn_response_done(struct zc_conn *c)
+/* The engine finished the response (on a loop turn of its own). */
+static void response_done(struct zc_conn *c)
 {
 	struct zc_worker *w = c->w;
-	if (c->pipe) {
-		zc_pipe_put(w, c->pipe, c->pipe_bytes == 0);
-		c->pipe = NULL;
-		c->pipe_bytes = 0;
-	}
+	zc_send_end(&c->tx);
 	int cls = c->resp.status / 100;
 	zc_count(&w->stats.responses[cls >= 1 && cls <= 5 ? cls : 0], 1);
 	if (c->resp.status)
@@ -515,30 +536,14 @@ void zc_conn_response_done(struct zc_conn *c)
 	zc_http_next(&c->http, c->rbuf, &c->rlen, &c->rpos);
 	refresh_config(c);
 	c->state = ZC_CS_READING;
-	c->idle = c->rlen == 0;
-	if (c->idle && c->obuf && c->olen == 0) {
-		zc_obuf_put(w, c->obuf);        /* idle connections hold no buffer */
-		c->obuf = NULL;
+	if (c->rlen == 0)
+		c->flags |= ZC_CF_IDLE;
+	if ((c->flags & ZC_CF_IDLE) && c->tx.obuf && c->tx.olen == 0) {
+		zc_obuf_put(&w->tx, c->tx.obuf);        /* idle connections hold no buffer */
+		c->tx.obuf = NULL;
 	}
-	c->deadline_ms = w->now_ms + (c->idle ? CFG(c)->keepalive_timeout_ms : CFG(c)->header_timeout_ms);
-	if (c->pass != w->loop.pass) {
-		c->pass = w->loop.pass;
-		c->requests_this_pass = 0;
-	}
-	if (++c->requests_this_pass >= ZC_PASS_REQUESTS) {
-		/* this turn's share is used up: go on in the next one */
-		io_uring_prep_nop(zc_loop_sqe(&w->loop, &c->op_yield));
-		zc_conn_op_start(c);
-		return;
-	}
-	zc_conn_process(c);
-}
-
-static void on_yield(struct zc_op *op, int res, unsigned flags)
-{
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_yield);
-	if (zc_conn_op_end(c) || c->state != ZC_CS_READING)
-		return;
+	c->deadline_ms = w->now_ms + ((c->flags & ZC_CF_IDLE) ? CFG(c)->keepalive_timeout_ms
+							      : CFG(c)->header_timeout_ms);
 	zc_conn_process(c);
 }
 
@@ -553,7 +558,7 @@ static void on_yield(struct zc_op *op, int res, unsigned flags)
  * released at once (a reset, as for a peer that stopped reading). */
 static void tick_closing(struct zc_conn *c, uint64_t now_ms)
 {
-	if (try_free(c) || c->disconnected)
+	if (try_free(c) || (c->tx.flags & ZC_SF_DISCONNECTED))
 		return;
 	struct zc_worker *w = c->w;
 	int stop = w->stopping && now_ms >= w->stop_deadline;
@@ -567,14 +572,10 @@ static void tick_closing(struct zc_conn *c, uint64_t now_ms)
 	}
 	zc_log_info("%s: kernel still owes %u zero-copy completions (%u ops in flight, %d bytes "
 		    "unacknowledged) at close, %s; disconnecting", c->peer_text,
-		    c->zc ? c->zc->pending : 0, c->inflight, q,
+		    zc_send_zc_owed(&c->tx), c->inflight + c->tx.inflight, q,
 		    stop ? "shutdown timeout" : "no progress within send_timeout");
-	disconnect(c);
-	zc_track_drain(c);
-	if (c->zc && c->zc->pending) {
-		/* disconnected: the kernel has dropped its references */
-		zc_track_release(c);
-	}
+	zc_send_disconnect(&c->tx);
+	zc_send_abandon(&c->tx);
 	try_free(c);
 }
 
@@ -584,27 +585,27 @@ void zc_conn_tick(struct zc_conn *c, uint64_t now_ms)
 		tick_closing(c, now_ms);
 		return;
 	}
-	if (now_ms < c->deadline_ms)
-		return;
-	switch (c->state) {
-	case ZC_CS_READING:
-		zc_log_debug("%s: %s timeout", c->peer_text, c->idle ? "keep-alive" : "header");
-		conn_close(c);
-		break;
-	case ZC_CS_WRITING:
+	if (c->state == ZC_CS_WRITING) {
+		/* send_timeout runs between two successive writes (nginx) */
+		if (now_ms < c->tx.progress_ms + CFG(c)->send_timeout_ms)
+			return;
 		/* Reset, don't close: a FIN would queue behind megabytes the
 		 * client is not reading, and the socket would linger with them
 		 * (nginx's reset_timedout_connection). The reset also makes the
 		 * kernel drop any zero-copy pages at once. */
 		zc_log_info("%s: send timeout after %llu ms", c->peer_text,
 			    (unsigned long long)(now_ms - c->send_started_ms));
-		c->aborted = 1;
-		disconnect(c);
+		c->flags |= ZC_CF_ABORTED;
+		zc_send_disconnect(&c->tx);
 		conn_close(c);
-		break;
-	default:
-		conn_close(c);
+		return;
 	}
+	if (now_ms < c->deadline_ms)
+		return;
+	if (c->state == ZC_CS_READING)
+		zc_log_debug("%s: %s timeout", c->peer_text,
+			     (c->flags & ZC_CF_IDLE) ? "keep-alive" : "header");
+	conn_close(c);
 }
 
 void zc_conn_drain(struct zc_conn *c)

@@ -85,8 +85,6 @@ void zc_lease_release(struct zc_file *f);
  * lease itself). */
 void zc_lease_forget(struct zc_file *f);
 
-/* Whether the kernel answers sock_diag(7) questions about TCP sockets. */
-int zc_lease_diag_works(void);
 /* The signal a lease break arrives with. */
 int zc_lease_signal(void);
 /* Add the signals that lease breaks use to set (every thread blocks them;
@@ -106,11 +104,10 @@ void zc_lease_tick(struct zc_worker *w);
 /* A response on c is about to queue f's pages by reference. */
 void zc_lease_taint(struct zc_conn *c, struct zc_file *f);
 /* Whether c's peer, if it is on this host, is one whose unread bytes we
- * can see; a connection to a peer we cannot see gets only copies. Decided
- * once per connection, on its first response that would share pages. */
+ * can see; a connection to a peer we cannot see gets only copies. The send
+ * engine asks once per connection, on its first response that would share
+ * pages (zc_send_owner.peer_class). */
 int zc_lease_peer_trackable(struct zc_conn *c);
-/* Nonzero while c must not queue more pages of its response's file. */
-int zc_lease_hold(const struct zc_conn *c);
 /* c is being freed: what it may still have in flight is watched on. */
 void zc_lease_conn_free(struct zc_conn *c);
 

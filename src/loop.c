@@ -28,10 +28,8 @@ int zc_loop_init(struct zc_loop *l, unsigned entries)
 		p.cq_entries = entries * 4;
 		p.flags |= IORING_SETUP_CQSIZE;
 		ret = io_uring_queue_init_params(entries, &l->ring, &p);
-		if (ret == 0) {
-			l->setup_flags = p.flags;
+		if (ret == 0)
 			return 0;
-		}
 		if (ret != -EINVAL)
 			break;
 	}
@@ -55,15 +53,12 @@ struct io_uring_sqe *zc_loop_sqe(struct zc_loop *l, struct zc_op *op)
 		}
 	}
 	io_uring_sqe_set_data(sqe, op);
-	l->pending++;
 	return sqe;
 }
 
 int zc_loop_run_once(struct zc_loop *l)
 {
 	int ret = io_uring_submit_and_wait(&l->ring, 1);
-	l->pending = 0;
-	l->pass++;
 	if (ret < 0 && ret != -EINTR && ret != -ETIME && ret != -EBUSY) {
 		zc_log_error("io_uring_submit_and_wait: %s", strerror(-ret));
 		return ret;

@@ -18,9 +18,6 @@ struct zc_op {
 
 struct zc_loop {
 	struct io_uring ring;
-	unsigned setup_flags;   /* what the kernel accepted */
-	int pending;            /* SQEs prepared, not yet submitted */
-	uint64_t pass;          /* turns of the loop so far (fairness budgets) */
 };
 
 int zc_loop_init(struct zc_loop *l, unsigned entries);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "privilege.h"
 #include "probe.h"
+#include "send.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -341,6 +342,8 @@ int main(int argc, char **argv)
 		case 'V': {
 			struct zc_probe p;
 			zc_probe_run(&p);
+			printf("zcserve %s\n", PACKAGE_VERSION);
+			zc_send_print_paths(stdout, &p);
 			zc_probe_print(stdout, &p);
 			return 0;
 		}

@@ -1,8 +1,7 @@
 /* probe.c - runtime feature probe. */
 #include "probe.h"
 #include "config.h"
-#include "lease.h"
-#include "send.h"
+#include "sockdiag.h"
 
 #include <liburing.h>
 #include <netinet/in.h>
@@ -66,7 +65,7 @@ void zc_probe_run(struct zc_probe *p)
 	/* absent: leases cannot be switched off, so they are on */
 	p->leases = proc_long("/proc/sys/fs/leases-enable", 1) == 1;
 	p->lease_break_s = proc_long("/proc/sys/fs/lease-break-time", 45);
-	p->sock_diag = zc_lease_diag_works();
+	p->sock_diag = zc_sockdiag_works();
 }
 
 static const char *yesno(int v)
@@ -76,14 +75,6 @@ static const char *yesno(int v)
 
 void zc_probe_print(FILE *out, const struct zc_probe *p)
 {
-	fprintf(out, "zcserve %s\n", PACKAGE_VERSION);
-	fprintf(out, "send paths compiled in:");
-	for (int s = ZC_SEND_COPY; s < ZC_SEND__COUNT; s++)
-		if (zc_sender_get((enum zc_strategy)s))
-			fprintf(out, " %s", zc_strategy_name((enum zc_strategy)s));
-	fprintf(out, "\nsend paths available on this kernel: copy sendfile%s%s%s\n",
-		p->op_splice ? " splice" : "", p->so_zerocopy ? " msg_zerocopy" : "",
-		p->op_send_zc ? " send_zc" : "");
 	fprintf(out, "io_uring: %s (splice %s, send_zc %s, sendmsg_zc %s)\n", yesno(p->uring),
 		yesno(p->op_splice), yesno(p->op_send_zc), yesno(p->op_sendmsg_zc));
 	fprintf(out, "SO_ZEROCOPY: %s\n", yesno(p->so_zerocopy));

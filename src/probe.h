@@ -16,7 +16,8 @@ struct zc_probe {
 };
 
 void zc_probe_run(struct zc_probe *p);
-/* The -V report: version, compiled-in and runtime-available send paths. */
+/* The -V report of what the kernel offers (main.c prints the version and
+ * the send engine its paths first). */
 void zc_probe_print(FILE *out, const struct zc_probe *p);
 
 #endif

@@ -61,6 +61,16 @@ const char *zc_status_reason(int status);
 /* "Date: ...": IMF-fixdate of now, cached per second per thread. */
 const char *zc_resp_date(void);
 
+/* Bytes of the response that come from its file (every FILE segment). */
+static inline uint64_t zc_resp_file_bytes(const struct zc_resp *r)
+{
+	uint64_t n = 0;
+	for (unsigned i = 1; i < r->nseg; i++)
+		if (r->seg[i].kind == ZC_SEG_FILE)
+			n += r->seg[i].len;
+	return n;
+}
+
 static inline uint64_t zc_resp_total(const struct zc_resp *r)
 {
 	uint64_t t = 0;

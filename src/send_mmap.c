@@ -1,23 +1,17 @@
-/* send_mmap.c - two strategies that send from the file's shared mapping:
+/* send_mmap.c - the mmap strategy: an io_uring SEND from the file's shared
+ * mapping. The kernel copies from the page cache into socket buffers; user
+ * space never touches the bytes and no read() copy is made.
  *
- * mmap: a plain io_uring SEND from the mapping. The kernel copies from the
- *   page cache into socket buffers; user space never touches the bytes and
- *   no read() copy is made.
- * msg_zerocopy: the same SEND with MSG_ZEROCOPY on an SO_ZEROCOPY socket:
- *   the kernel pins the pages and transmits from them; completions come
- *   back on the error queue (zc.c), and until then the file stays
- *   referenced. If the socket refuses (EOPNOTSUPP, e.g. kTLS) or the
- *   per-socket option memory runs out (ENOBUFS), this connection sends
- *   without the flag instead.
+ * The same SEND, with MSG_ZEROCOPY, is the msg_zerocopy strategy
+ * (send_msg_zerocopy.c): zc_send_map_chunk() serves both.
  *
  * A file truncated underneath makes the kernel's read from the mapping
  * fail with EFAULT: the connection closes, nothing is padded. */
-#include "conn.h"
+#include "sender.h"
 #include "file.h"
 #include "log.h"
-#include "send.h"
-#include "worker.h"
-#include "zc.h"
+#include "resp.h"
+#include "zerocopy.h"
 
 #include <errno.h>
 #include <string.h>
@@ -27,77 +21,72 @@
 
 static void on_map_send(struct zc_op *op, int res, unsigned flags);
 
-static int use_zerocopy(struct zc_conn *c)
+enum zc_push_res zc_send_map_chunk(struct zc_send *s, int zerocopy)
 {
-	return c->resp.strategy == ZC_SEND_MSG_ZEROCOPY && !c->zc_refused && zc_zerocopy_enable(c) == 0;
-}
-
-static enum zc_push_res submit(struct zc_conn *c)
-{
-	struct zc_resp *r = &c->resp;
-	const struct zc_seg *s = &r->seg[r->cur];
+	struct zc_resp *r = s->resp;
+	const struct zc_seg *g = &r->seg[r->cur];
 	int e = zc_file_map(r->file);
 	if (e < 0) {
-		zc_log_error("%s: mmap \"%s\": %s", c->peer_text, r->file->key, strerror(-e));
+		zc_log_error("%s: mmap \"%s\": %s", s->peer_text, r->file->key, strerror(-e));
 		return ZC_PUSH_ERROR;
 	}
-	uint64_t off = s->off + r->done;
+	uint64_t off = g->off + r->done;
 	if (off >= r->file->map_len) {
 		zc_log_error("%s: file \"%s\" shorter than its response (truncated); closing connection",
-			     c->peer_text, r->file->key);
+			     s->peer_text, r->file->key);
 		return ZC_PUSH_ERROR;
 	}
-	size_t len = (size_t)ZC_MIN(ZC_MIN(s->len - r->done, (uint64_t)ZC_MAP_CHUNK), r->file->map_len - off);
-	int zc = use_zerocopy(c);
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_send);
-	int more = r->cur + 1 < r->nseg || len < s->len - r->done;
-	io_uring_prep_send(sqe, c->fd, (char *)r->file->map + off, len,
-			   MSG_NOSIGNAL | (zc ? MSG_ZEROCOPY : 0) | (more ? MSG_MORE : 0));
-	c->op_send.cb = on_map_send;
-	c->send_flag_zc = zc;   /* remember how this send went out */
-	zc_conn_op_start(c);
+	size_t len = (size_t)ZC_MIN(ZC_MIN(g->len - r->done, (uint64_t)ZC_MAP_CHUNK), r->file->map_len - off);
+	struct io_uring_sqe *sqe = zc_loop_sqe(s->ctx->loop, &s->op_send);
+	int more = r->cur + 1 < r->nseg || len < g->len - r->done;
+	io_uring_prep_send(sqe, s->fd, (char *)r->file->map + off, len,
+			   MSG_NOSIGNAL | (zerocopy ? MSG_ZEROCOPY : 0) | (more ? MSG_MORE : 0));
+	s->op_send.cb = on_map_send;
+	/* remember how this send went out */
+	s->flags = zerocopy ? s->flags | ZC_SF_SEND_WAS_ZC : s->flags & ~ZC_SF_SEND_WAS_ZC;
+	zc_send_op_start(s);
 	return ZC_PUSH_PENDING;
 }
 
 static void on_map_send(struct zc_op *op, int res, unsigned flags)
 {
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_send);
-	int zc = c->send_flag_zc;
-	c->send_flag_zc = 0;
+	struct zc_send *s = ZC_CONTAINER_OF(op, struct zc_send, op_send);
+	(void)flags;
+	int zc = (s->flags & ZC_SF_SEND_WAS_ZC) != 0;
+	s->flags &= ~ZC_SF_SEND_WAS_ZC;
 	if (zc && res > 0)
-		zc_track_sent(c, c->resp.file);   /* the kernel may read these pages until completion */
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+		zc_pins_sent(s, s->resp->file);   /* the kernel may read these pages until completion */
+	if (zc_send_op_end(s))
 		return;
 	if (zc && (res == -ENOBUFS || res == -EOPNOTSUPP || res == -ENOMEM)) {
 		/* optmem exhausted or not allowed on this socket: send plainly */
-		c->zc_refused = 1;
-		zc_send_continue(c);
+		s->flags |= ZC_SF_ZC_REFUSED;
+		zc_send_continue(s);
 		return;
 	}
 	if (res <= 0) {
 		if (res == -EFAULT)
 			zc_log_error("%s: file \"%s\" changed size while sending (truncated); closing connection",
-				     c->peer_text, c->resp.file->key);
-		zc_conn_abort(c, res == 0 ? "send returned 0" : strerror(-res));
+				     s->peer_text, s->resp->file->key);
+		zc_send_fail(s, res == 0 ? "send returned 0" : strerror(-res));
 		return;
 	}
-	zc_send_advance(c, (uint64_t)res);
-	zc_send_continue(c);
+	zc_send_advance(s, (uint64_t)res);
+	zc_send_continue(s);
 }
 
-static enum zc_push_res map_push(struct zc_conn *c)
+static enum zc_push_res mmap_push(struct zc_send *s)
 {
-	return submit(c);
+	return zc_send_map_chunk(s, 0);
+}
+
+static int always(const struct zc_probe *p)
+{
+	(void)p;
+	return 1;
 }
 
 const struct zc_sender zc_sender_mmap = {
-	.id = ZC_SEND_MMAP,
-	.name = "mmap",
-	.push = map_push,
-};
-
-const struct zc_sender zc_sender_msg_zerocopy = {
-	.id = ZC_SEND_MSG_ZEROCOPY,
-	.name = "msg_zerocopy",
-	.push = map_push,
+	.push = mmap_push,
+	.available = always,
 };

@@ -7,11 +7,11 @@
  * A short splice into the pipe just moves less; a full socket (EAGAIN, the
  * socket is non-blocking) waits for POLLOUT; splice returning 0 from the
  * file means it shrank: the connection closes. */
-#include "conn.h"
+#include "sender.h"
 #include "file.h"
 #include "log.h"
-#include "send.h"
-#include "worker.h"
+#include "probe.h"
+#include "resp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,90 +21,116 @@
 static void on_splice_in(struct zc_op *op, int res, unsigned flags);
 static void on_splice_out(struct zc_op *op, int res, unsigned flags);
 
-static void splice_out(struct zc_conn *c)
+static void splice_out(struct zc_send *s)
 {
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_splice);
-	io_uring_prep_splice(sqe, c->pipe->rfd, -1, c->fd, -1, (unsigned)c->pipe_bytes,
+	struct io_uring_sqe *sqe = zc_loop_sqe(s->ctx->loop, &s->op_splice);
+	io_uring_prep_splice(sqe, s->st.splice.pipe->rfd, -1, s->fd, -1, (unsigned)s->st.splice.bytes,
 			     SPLICE_F_MOVE | SPLICE_F_NONBLOCK |
-			     (c->resp.cur + 1 < c->resp.nseg ? SPLICE_F_MORE : 0));
-	c->op_splice.cb = on_splice_out;
-	zc_conn_op_start(c);
+			     (s->resp->cur + 1 < s->resp->nseg ? SPLICE_F_MORE : 0));
+	s->op_splice.cb = on_splice_out;
+	zc_send_op_start(s);
 }
 
-static void splice_in(struct zc_conn *c)
+static void splice_in(struct zc_send *s)
 {
-	struct zc_resp *r = &c->resp;
-	const struct zc_seg *s = &r->seg[r->cur];
-	uint64_t want = ZC_MIN(s->len - r->done, (uint64_t)c->pipe->size);
-	struct io_uring_sqe *sqe = zc_loop_sqe(&c->w->loop, &c->op_splice);
-	io_uring_prep_splice(sqe, r->file->fd, (int64_t)(s->off + r->done), c->pipe->wfd, -1,
+	struct zc_resp *r = s->resp;
+	const struct zc_seg *g = &r->seg[r->cur];
+	uint64_t want = ZC_MIN(g->len - r->done, (uint64_t)s->st.splice.pipe->size);
+	struct io_uring_sqe *sqe = zc_loop_sqe(s->ctx->loop, &s->op_splice);
+	io_uring_prep_splice(sqe, r->file->fd, (int64_t)(g->off + r->done), s->st.splice.pipe->wfd, -1,
 			     (unsigned)want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-	c->op_splice.cb = on_splice_in;
-	zc_conn_op_start(c);
+	s->op_splice.cb = on_splice_in;
+	zc_send_op_start(s);
 }
 
 static void on_writable(struct zc_op *op, int res, unsigned flags)
 {
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_poll);
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+	struct zc_send *s = ZC_CONTAINER_OF(op, struct zc_send, op_splice);
+	(void)flags;
+	if (zc_send_op_end(s))
 		return;
-	splice_out(c);
+	if (res < 0) {
+		zc_send_fail(s, strerror(-res));
+		return;
+	}
+	splice_out(s);
 }
 
 static void on_splice_in(struct zc_op *op, int res, unsigned flags)
 {
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_splice);
-	/* counted before anything else: a connection closing (and freed by
-	 * op_end) must not pool a pipe that holds these bytes */
+	struct zc_send *s = ZC_CONTAINER_OF(op, struct zc_send, op_splice);
+	(void)flags;
+	/* counted before anything else: a connection closing (and freed
+	 * once this was its last operation) must not pool a pipe that holds
+	 * these bytes */
 	if (res > 0)
-		c->pipe_bytes = (size_t)res;
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+		s->st.splice.bytes = (size_t)res;
+	if (zc_send_op_end(s))
 		return;
 	if (res <= 0) {
 		if (res == 0)
 			zc_log_error("%s: file \"%s\" ended early while sending (truncated); closing connection",
-				     c->peer_text, c->resp.file->key);
-		zc_conn_abort(c, res == 0 ? "file truncated" : strerror(-res));
+				     s->peer_text, s->resp->file->key);
+		zc_send_fail(s, res == 0 ? "file truncated" : strerror(-res));
 		return;
 	}
-	c->pipe_bytes = (size_t)res;
-	splice_out(c);
+	splice_out(s);
 }
 
 static void on_splice_out(struct zc_op *op, int res, unsigned flags)
 {
-	struct zc_conn *c = ZC_CONTAINER_OF(op, struct zc_conn, op_splice);
-	if (zc_conn_op_end(c) || c->state == ZC_CS_CLOSING)
+	struct zc_send *s = ZC_CONTAINER_OF(op, struct zc_send, op_splice);
+	(void)flags;
+	if (zc_send_op_end(s))
 		return;
 	if (res == -EAGAIN) {
-		zc_conn_poll(c, POLLOUT, on_writable);
+		/* the socket is full: wait on the same op, then splice out what
+		 * the pipe holds (even while a lease break holds new pages back:
+		 * these are queued already, and lease.c waits for them) */
+		struct io_uring_sqe *sqe = zc_loop_sqe(s->ctx->loop, &s->op_splice);
+		io_uring_prep_poll_add(sqe, s->fd, POLLOUT);
+		s->op_splice.cb = on_writable;
+		zc_send_op_start(s);
 		return;
 	}
 	if (res <= 0) {
-		zc_conn_abort(c, res == 0 ? "splice returned 0" : strerror(-res));
+		zc_send_fail(s, res == 0 ? "splice returned 0" : strerror(-res));
 		return;
 	}
-	c->pipe_bytes -= (size_t)res;
-	zc_send_advance(c, (uint64_t)res);
-	if (c->pipe_bytes) {
-		splice_out(c);          /* short: the rest of what the pipe holds */
+	s->st.splice.bytes -= (size_t)res;
+	zc_send_advance(s, (uint64_t)res);
+	if (s->st.splice.bytes) {
+		splice_out(s);          /* short: the rest of what the pipe holds */
 		return;
 	}
-	zc_send_continue(c);
+	zc_send_continue(s);
 }
 
-static enum zc_push_res splice_push(struct zc_conn *c)
+static enum zc_push_res splice_push(struct zc_send *s)
 {
-	if (!c->pipe && !(c->pipe = zc_pipe_get(c->w))) {
-		zc_log_error("%s: no pipe for splice: %s", c->peer_text, strerror(errno));
+	if (!s->st.splice.pipe && !(s->st.splice.pipe = zc_pipe_get(s->ctx))) {
+		zc_log_error("%s: no pipe for splice: %s", s->peer_text, strerror(errno));
 		return ZC_PUSH_ERROR;
 	}
-	splice_in(c);
+	splice_in(s);
 	return ZC_PUSH_PENDING;
 }
 
+static void splice_release(struct zc_send *s)
+{
+	if (s->st.splice.pipe)
+		zc_pipe_put(s->ctx, s->st.splice.pipe, s->st.splice.bytes == 0);
+	s->st.splice.pipe = NULL;
+	s->st.splice.bytes = 0;
+}
+
+static int available(const struct zc_probe *p)
+{
+	return p && p->op_splice;
+}
+
 const struct zc_sender zc_sender_splice = {
-	.id = ZC_SEND_SPLICE,
-	.name = "splice",
 	.push = splice_push,
+	.release = splice_release,
+	.available = available,
 };

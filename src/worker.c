@@ -295,68 +295,6 @@ static int listeners_open(struct zc_worker *w)
 	return 0;
 }
 
-#define ZC_PIPE_POOL_MAX 64
-#define ZC_PIPE_SIZE (256 * 1024)
-
-void *zc_obuf_get(struct zc_worker *w)
-{
-	return w->nobufs ? w->obufs[--w->nobufs] : malloc(ZC_OBUF_SIZE);
-}
-
-void zc_obuf_put(struct zc_worker *w, void *buf)
-{
-	if (w->nobufs < ZC_ARRAY_LEN(w->obufs))
-		w->obufs[w->nobufs++] = buf;
-	else
-		free(buf);
-}
-
-struct zc_pipe *zc_pipe_get(struct zc_worker *w)
-{
-	struct zc_pipe *p = w->pipes;
-	if (p) {
-		w->pipes = p->next;
-		w->npipes--;
-		return p;
-	}
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-		return NULL;
-	p = calloc(1, sizeof(*p));
-	if (!p) {
-		close(fds[0]);
-		close(fds[1]);
-		return NULL;
-	}
-	p->rfd = fds[0];
-	p->wfd = fds[1];
-	/* bigger pipes mean fewer splice round trips; the per-user page limit
-	 * may refuse, and the default 64 KiB still works */
-	int sz = fcntl(p->wfd, F_SETPIPE_SZ, ZC_PIPE_SIZE);
-	p->size = sz > 0 ? (size_t)sz : 65536;
-	return p;
-}
-
-void zc_pipe_put(struct zc_worker *w, struct zc_pipe *p, int empty)
-{
-	/* The caller's count can lag the kernel: a splice into the pipe may
-	 * have completed after its connection closed. A pipe that still holds
-	 * a page would put a stale byte in front of the next response, so ask
-	 * the pipe itself (FIONREAD) before pooling it. */
-	int queued = 0;
-	if (empty && (ioctl(p->rfd, FIONREAD, &queued) < 0 || queued != 0))
-		empty = 0;
-	if (!empty || w->npipes >= ZC_PIPE_POOL_MAX) {
-		close(p->rfd);
-		close(p->wfd);
-		free(p);
-		return;
-	}
-	p->next = w->pipes;
-	w->pipes = p;
-	w->npipes++;
-}
-
 static void *worker_main(void *arg)
 {
 	struct zc_worker *w = arg;
@@ -381,13 +319,7 @@ static void *worker_main(void *arg)
 			zc_access_log_write(&w->acclog);
 	}
 	zc_access_log_write(&w->acclog);
-	while (w->nobufs)
-		free(w->obufs[--w->nobufs]);
-	while (w->pipes) {
-		struct zc_pipe *p = w->pipes;
-		w->pipes = p->next;
-		zc_pipe_put(w, p, 0);
-	}
+	zc_send_ctx_fini(&w->tx);
 	zc_loop_exit(&w->loop);
 	zc_lease_worker_fini(w);
 	zc_fcache_destroy(&w->fcache);
@@ -400,6 +332,7 @@ int zc_worker_init(struct zc_worker *w, int id, struct zc_cfg *cfg, const struct
 	memset(w, 0, sizeof(*w));
 	w->id = id;
 	w->lease.sfd = w->lease.diag = -1;
+	zc_send_ctx_init(&w->tx, &w->loop, &w->stats, &w->now_ms);
 	pthread_mutex_init(&w->mbox_lock, NULL);
 	w->op_ev.cb = on_mailbox;
 	w->op_tick.cb = on_tick;

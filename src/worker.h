@@ -11,6 +11,8 @@
 #include "file.h"
 #include "lease.h"
 #include "loop.h"
+#include "send.h"
+#include "stats.h"
 #include "util.h"
 
 struct zc_conn;
@@ -23,26 +25,6 @@ struct zc_cfg {
 struct zc_cfg *zc_cfg_new(struct zc_config *c);
 struct zc_cfg *zc_cfg_hold(struct zc_cfg *c);
 void zc_cfg_release(struct zc_cfg *c);
-
-struct zc_stats {
-	zc_counter accepted, active, requests;
-	zc_counter responses[6];                /* index status/100 */
-	zc_counter send_responses[ZC_SEND__COUNT];
-	zc_counter send_bytes[ZC_SEND__COUNT];
-	zc_counter zc_sends, zc_completions, zc_copied, zc_disabled;
-	zc_counter tls_handshakes, tls_failed, tls_ktls_tx, tls_userspace;
-	zc_counter ktls_sendfile_responses, ktls_sendfile_bytes;
-	zc_counter lease_breaks, lease_resets;
-};
-
-/* Pipes for splice come from a per-worker pool: one pipe per splice in
- * progress, not per connection (the per-user pipe page limit would cap
- * connections otherwise). */
-struct zc_pipe {
-	int rfd, wfd;
-	size_t size;
-	struct zc_pipe *next;
-};
 
 /* A listening socket handed to a worker. */
 struct zc_lfd {
@@ -93,14 +75,7 @@ struct zc_worker {
 	uint64_t stop_deadline;
 	int accept_paused;      /* EMFILE or max_connections: re-armed by the tick */
 	uint64_t last_emfile_log;
-	struct zc_pipe *pipes;  /* idle pool */
-	unsigned npipes;
-	void *obufs[64];        /* idle copy-staging buffers (ZC_OBUF_SIZE) */
-	/* peers whose zero-copy sends the kernel copied (local delivery, a
-	 * route without scatter-gather): new connections from them skip
-	 * zero-copy in auto (zc.c) */
-	struct { uint64_t key, until_ms; } copied_peers[256];
-	unsigned nobufs;
+	struct zc_send_ctx tx;          /* the send engine's pools and memo (send.h) */
 	uint64_t now_ms;
 	struct zc_lease_worker lease;   /* lease breaks (lease.c) */
 };
@@ -124,16 +99,6 @@ int zc_worker_start(struct zc_worker *w, int id, struct zc_cfg *cfg, const struc
 /* Main thread: hand over a new config and listener set (reload). */
 void zc_worker_post_reload(struct zc_worker *w, struct zc_cfg *cfg, const struct zc_lfd *fds, int nfds);
 void zc_worker_post_stop(struct zc_worker *w);
-
-/* Copy-staging buffers: taken for a response, returned when the
- * connection goes idle, so idle connections hold none. */
-#define ZC_OBUF_SIZE (64 * 1024)
-void *zc_obuf_get(struct zc_worker *w);
-void zc_obuf_put(struct zc_worker *w, void *buf);
-
-struct zc_pipe *zc_pipe_get(struct zc_worker *w);
-/* Return a pipe to the pool (only empty ones; others are closed). */
-void zc_pipe_put(struct zc_worker *w, struct zc_pipe *p, int empty);
 
 /* Worker-internal hooks used by conn.c */
 void zc_worker_conn_added(struct zc_worker *w, struct zc_conn *c);

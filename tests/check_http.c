@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../src/http.h"
+#include "checkmain.h"
 
 static const struct zc_http_limits LIM = { .max_header_size = 8192, .max_headers = 100, .max_body_size = 0 };
 
@@ -225,11 +226,4 @@ static Suite *suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(suite)

@@ -20,21 +20,21 @@ START_TEST(test_pipe_with_bytes_not_pooled)
 {
 	static struct zc_worker w;
 	memset(&w, 0, sizeof(w));
-	struct zc_pipe *p = zc_pipe_get(&w);
+	struct zc_pipe *p = zc_pipe_get(&w.tx);
 	ck_assert_ptr_nonnull(p);
 	ck_assert_int_eq(write(p->wfd, "stale", 5), 5);
-	zc_pipe_put(&w, p, 1);
-	ck_assert_uint_eq(w.npipes, 0);
-	p = zc_pipe_get(&w);
+	zc_pipe_put(&w.tx, p, 1);
+	ck_assert_uint_eq(w.tx.npipes, 0);
+	p = zc_pipe_get(&w.tx);
 	ck_assert_ptr_nonnull(p);
-	zc_pipe_put(&w, p, 1);
-	ck_assert_uint_eq(w.npipes, 1);         /* a really empty one is kept */
-	struct zc_pipe *q = zc_pipe_get(&w);
+	zc_pipe_put(&w.tx, p, 1);
+	ck_assert_uint_eq(w.tx.npipes, 1);         /* a really empty one is kept */
+	struct zc_pipe *q = zc_pipe_get(&w.tx);
 	ck_assert_ptr_eq(q, p);
 	char b[8];
 	ck_assert_int_eq(read(q->rfd, b, sizeof(b)), -1);       /* O_NONBLOCK, nothing in it */
-	zc_pipe_put(&w, q, 0);                  /* the caller says: not empty */
-	ck_assert_uint_eq(w.npipes, 0);
+	zc_pipe_put(&w.tx, q, 0);                  /* the caller says: not empty */
+	ck_assert_uint_eq(w.tx.npipes, 0);
 }
 END_TEST
 

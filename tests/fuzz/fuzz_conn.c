@@ -132,6 +132,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	w.cfg = zcfgs[0][0];
 	w.now_ms = zc_now_ms();
 	w.evfd = -1;
+	zc_send_ctx_init(&w.tx, &w.loop, &w.stats, &w.now_ms);
 	zc_server.workers = &w;
 	zc_server.nworkers = 1;
 	zc_server.start_ms = zc_now_ms();
@@ -397,7 +398,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fail("the connection is still open 5 s after the client finished: state %d, "
 			"inflight %u, recv_armed %d, rlen %zu, rpos %zu, resp %d (seg %u/%u, "
 			"strategy %d), client eof %d, %zu bytes received",
-			(int)c->state, c->inflight, c->recv_armed, c->rlen, c->rpos, c->resp.status,
+			(int)c->state, c->inflight + c->tx.inflight, (c->flags & ZC_CF_RECV_ARMED) != 0, c->rlen, c->rpos, c->resp.status,
 			c->resp.cur, c->resp.nseg, (int)c->resp.strategy, out.eof, out.len);
 	}
 	FZ_CHECK(out.eof, "the client never saw the server close");

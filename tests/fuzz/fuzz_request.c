@@ -45,6 +45,7 @@
 #include "resp.h"
 #include "send.h"
 #include "static.h"
+#include "transport.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -151,20 +152,33 @@ static int is_zerocopy(enum zc_strategy s)
 	return s == ZC_SEND_MSG_ZEROCOPY || s == ZC_SEND_SEND_ZC;
 }
 
-/* The strategy choice (as conn.c makes it) must pick a sender this build
- * has, and zero-copy only where the connection and kernel allow it. */
+/* What the connection and the kernel allow, as the input decodes them. */
+struct fz_caps {
+	int tls;                /* userspace TLS */
+	int ktls;               /* kernel TLS */
+	int zc_copied, zc_refused, have_send_zc, have_msg_zerocopy;
+};
+
+/* The send plan (as the engine makes it) must pick a strategy this build
+ * has, and zero copy only where the connection and kernel allow it. */
 static void check_strategy(const struct zc_config *cfg, const struct zc_resp *r,
-			   const struct zc_send_caps *caps)
+			   const struct fz_caps *caps)
 {
-	struct zc_send_thresholds th = {
+	uint64_t fbytes = zc_resp_file_bytes(r);
+	struct zc_plan_in in = {
+		.configured = cfg->send_strategy,
+		.file_bytes = fbytes,
 		.zc_min_size = cfg->zerocopy_min_size ? cfg->zerocopy_min_size : zc_server.zc_min_size,
+		.tp_caps = caps->tls ? zc_transport_tls.caps
+			   : caps->ktls ? zc_transport_ktls.caps : zc_transport_plain.caps,
+		.have_send_zc = caps->have_send_zc,
+		.have_msg_zerocopy = caps->have_msg_zerocopy,
+		.zc_copied = caps->zc_copied,
+		.zc_refused = caps->zc_refused,
+		.peer = ZC_PEER_TRACKABLE,
 	};
-	uint64_t fbytes = 0;
-	for (unsigned i = 1; i < r->nseg; i++)
-		if (r->seg[i].kind == ZC_SEG_FILE)
-			fbytes += r->seg[i].len;
-	enum zc_strategy st = zc_send_choose(cfg->send_strategy, r, caps, &th);
-	FZ_CHECK(zc_sender_get(st), "send strategy %d chosen but not built", (int)st);
+	enum zc_strategy st = zc_send_plan(&in).strategy;
+	FZ_CHECK(st > ZC_SEND_AUTO && st < ZC_SEND__COUNT, "send strategy %d planned", (int)st);
 	if (fbytes == 0 || caps->tls)
 		FZ_CHECK(st == ZC_SEND_COPY, "strategy %d for %llu file bytes, tls %d", (int)st,
 			 (unsigned long long)fbytes, caps->tls);
@@ -175,13 +189,13 @@ static void check_strategy(const struct zc_config *cfg, const struct zc_resp *r,
 			 "auto chose zero-copy %d on a connection that cannot use it", (int)st);
 		FZ_CHECK(st == ZC_SEND_SEND_ZC ? caps->have_send_zc : caps->have_msg_zerocopy,
 			 "auto chose zero-copy %d the kernel does not offer", (int)st);
-		FZ_CHECK(fbytes >= th.zc_min_size, "zero-copy for %llu bytes below %llu",
-			 (unsigned long long)fbytes, (unsigned long long)th.zc_min_size);
+		FZ_CHECK(fbytes >= in.zc_min_size, "zero-copy for %llu bytes below %llu",
+			 (unsigned long long)fbytes, (unsigned long long)in.zc_min_size);
 	}
 }
 
 static void check_resp(const struct zc_config *cfg, struct zc_resp *r, const struct req_note *rn,
-		       const struct zc_send_caps *caps)
+		       const struct fz_caps *caps)
 {
 	FZ_CHECK(!r->buf.oom, "response buffer out of memory");
 	FZ_CHECK(r->nseg >= 1 && r->nseg <= r->segcap, "nseg %u segcap %u", r->nseg, r->segcap);
@@ -307,7 +321,7 @@ struct fz_conn {
 	size_t rlen, rpos, rcap;    /* rcap: what conn.c's buffer would hold */
 	uint64_t now_ms;
 	int keepalive_ok;
-	struct zc_send_caps caps;
+	struct fz_caps caps;
 	unsigned step_mode;
 	const uint8_t *splits;
 	unsigned nsplits, next_split;
