@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cond.h"
+#include "checkmain.h"
 
 #define T1994 ((time_t)784111777)       /* Sun, 06 Nov 1994 08:49:37 GMT */
 #define ETAG "\"abc\""
@@ -380,13 +381,4 @@ static Suite *cond_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(cond_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(cond_suite)

@@ -10,6 +10,7 @@
 #include "../src/tls.h"
 #include "tlstest.h"
 #include "cfgtest.h"
+#include "checkmain.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -757,13 +758,4 @@ static Suite *config_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(config_suite)

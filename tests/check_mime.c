@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mime.h"
+#include "checkmain.h"
 
 static char tmpdir[] = "/tmp/check_mime.XXXXXX";
 
@@ -288,13 +289,4 @@ static Suite *mime_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(mime_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(mime_suite)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "path.h"
+#include "checkmain.h"
 
 struct pcase {
 	const char *in;
@@ -299,13 +300,4 @@ static Suite *path_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(path_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(path_suite)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "range.h"
+#include "checkmain.h"
 
 #define MAXR 64
 
@@ -290,13 +291,4 @@ static Suite *range_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(range_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+CHECK_MAIN(range_suite)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../src/sockdiag.h"
+#include "checkmain.h"
 
 /* A connected loopback pair: cli connected to srv (accepted), with each
  * socket's own address and its peer's. */
@@ -198,14 +199,18 @@ START_TEST(test_unusable_questions)
 }
 END_TEST
 
-int main(void)
+/* probe.c asks the same: without inet_diag every lookup fails */
+static int sockdiag_usable(void)
 {
-	/* probe.c asks the same: without inet_diag every lookup fails */
-	if (!zc_sockdiag_works()) {
-		printf("SKIP: the kernel does not answer sock_diag(7) for TCP "
-		       "(no inet_diag/tcp_diag)\n");
-		return 77;
-	}
+	if (zc_sockdiag_works())
+		return 1;
+	printf("SKIP: the kernel does not answer sock_diag(7) for TCP "
+	       "(no inet_diag/tcp_diag)\n");
+	return 0;
+}
+
+static Suite *sockdiag_suite(void)
+{
 	Suite *s = suite_create("sockdiag");
 	TCase *t = tcase_create("lookup");
 	tcase_add_test(t, test_unread_bytes_queued_ipv4);
@@ -214,9 +219,7 @@ int main(void)
 	tcase_add_test(t, test_no_such_pair);
 	tcase_add_test(t, test_unusable_questions);
 	suite_add_tcase(s, t);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN_IF(sockdiag_usable, sockdiag_suite)

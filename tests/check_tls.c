@@ -14,6 +14,7 @@
 #include "../src/tls.h"
 #include "tlstest.h"
 #include "cfgtest.h"
+#include "checkmain.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -713,13 +714,4 @@ static Suite *tls_suite(void)
 	return s;
 }
 
-int main(void)
-{
-	SRunner *sr = srunner_create(tls_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+CHECK_MAIN(tls_suite)

@@ -12,6 +12,7 @@
 
 #include "../src/conn.h"
 #include "../src/worker.h"
+#include "checkmain.h"
 
 /* A pipe returned as empty while it still holds bytes (a splice into it
  * completed after its connection closed) must not be pooled: the next
@@ -135,7 +136,7 @@ START_TEST(test_retired_listener_closed_on_emfile)
 }
 END_TEST
 
-int main(void)
+static Suite *worker_suite(void)
 {
 	Suite *s = suite_create("worker");
 	TCase *t = tcase_create("pipes");
@@ -146,9 +147,7 @@ int main(void)
 	tcase_add_test(t, test_cancel_while_paused_waits_for_tick);
 	tcase_add_test(t, test_retired_listener_closed_on_emfile);
 	suite_add_tcase(s, t);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return s;
 }
+
+CHECK_MAIN(worker_suite)
