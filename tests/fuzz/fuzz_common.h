@@ -2,6 +2,7 @@
 #ifndef ZC_FUZZ_COMMON_H
 #define ZC_FUZZ_COMMON_H
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,40 @@ static inline const char *fz_mktemp(const char *tag)
 		fz_die("mkdtemp");
 	atexit(fz_cleanup);
 	return fz_tmp_root;
+}
+
+/* The header that fuzz_conn and fuzz_request inputs start with:
+ *   byte 0   flags, each harness's own
+ *   byte 1   bits 0-2: number k of split sizes that follow (0: none);
+ *            bits 3-7 each harness's own
+ *   k bytes  split sizes (each harness reads byte b as b + 1 bytes)
+ *   rest     the payload, what the client sends
+ * The committed corpora and regression inputs are in this format; changing
+ * it changes what each of them means. */
+struct fz_input {
+	unsigned flags;                 /* byte 0 */
+	unsigned byte1;                 /* byte 1, split count bits included */
+	const uint8_t *splits;
+	unsigned nsplits;
+	const uint8_t *payload;
+	size_t len;
+};
+
+/* Fill *in from the input; 0 when it is too short to hold its header
+ * (the harness then ignores it). */
+static inline int fz_input_decode(const uint8_t *data, size_t size, struct fz_input *in)
+{
+	if (size < 2)
+		return 0;
+	in->flags = data[0];
+	in->byte1 = data[1];
+	in->nsplits = data[1] & 7;
+	if (size < 2 + (size_t)in->nsplits)
+		return 0;
+	in->splits = data + 2;
+	in->payload = data + 2 + in->nsplits;
+	in->len = size - 2 - in->nsplits;
+	return 1;
 }
 
 #endif

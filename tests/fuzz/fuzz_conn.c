@@ -7,7 +7,7 @@
  * sendfile, mmap, splice, and the zero-copy ones, which fall back on a
  * unix socket), keep-alive, lingering close.
  *
- * Input layout:
+ * Input layout (the header decoded by fz_input_decode, fuzz_common.h):
  *   byte 0   bits 0-1 configuration (see cfg_text[]), bit 2 claim that the
  *            kernel offers SEND_ZC and MSG_ZEROCOPY (zc_server.probe), bit 3
  *            small server send buffer (partial sends, POLLOUT waits), bits
@@ -330,15 +330,12 @@ static void check_stream(const struct expect *ex)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size < 2)
+	struct fz_input in;
+	if (!fz_input_decode(data, size, &in))
 		return 0;
-	unsigned flags = data[0];
-	unsigned nsplits = data[1] & 7;
-	if (size < 2 + (size_t)nsplits)
-		return 0;
-	const uint8_t *splits = data + 2;
-	const uint8_t *p = data + 2 + nsplits;
-	size_t left = size - 2 - nsplits, total = left;
+	unsigned flags = in.flags;
+	const uint8_t *p = in.payload;
+	size_t left = in.len;
 	unsigned ci = flags & 3, si = ((flags >> 4) & 7) % NSTRAT;
 	const struct zc_config *cfg = cfgs[ci][si];
 
@@ -368,7 +365,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	unsigned k = 0, stuck = 0;
 	while (left && !out.eof && stuck < 50) {
-		size_t n = nsplits ? (size_t)splits[k % nsplits] + 1 : left;
+		size_t n = in.nsplits ? (size_t)in.splits[k % in.nsplits] + 1 : left;
 		if (n > left)
 			n = left;
 		ssize_t wr = send(client, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -412,7 +409,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	/* only what was sent: a server that stopped reading (or closed) got
 	 * no more than that */
-	parse_requests(cfg, (const char *)data + 2 + nsplits, total - left, ex);
+	parse_requests(cfg, (const char *)in.payload, in.len - left, ex);
 	check_stream(ex);
 	free(ex);
 	check_cache(cfg, &w.fcache);

@@ -2,7 +2,7 @@
  * src/http.c (llhttp + RFC 9112 checks) -> zc_static_handle() against a
  * real document root -> a response description that must be well formed.
  *
- * Input layout:
+ * Input layout (the header decoded by fz_input_decode, fuzz_common.h):
  *   byte 0   flags: bits 0-1 configuration (see cfg_text[]), bit 2 the
  *            server allows keep-alive, bits 3-4 how far the clock moves
  *            between requests (0, 300 ms, 5 s, or by the next split byte),
@@ -464,29 +464,27 @@ static int receive(struct fz_conn *c, const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct fz_conn c;
-	if (size < 2)
+	struct fz_input in;
+	if (!fz_input_decode(data, size, &in))
 		return 0;
-	unsigned flags = data[0];
-	unsigned nsplits = data[1] & 7;
-	if (size < 2 + (size_t)nsplits)
-		return 0;
+	unsigned flags = in.flags;
 	memset(&c, 0, sizeof(c));
 	unsigned ci = (flags & 3) % NCFG;
 	c.cfg = cfgs[ci];
 	c.fc = &caches[ci];
 	c.keepalive_ok = !!(flags & 4);
 	c.caps.have_msg_zerocopy = !!(flags & 0x20);
-	c.caps.tls = !!(data[1] & 0x08);
-	c.caps.ktls = !!(data[1] & 0x10);
-	c.caps.zc_copied = !!(data[1] & 0x20);
-	c.caps.zc_refused = !!(data[1] & 0x40);
-	c.caps.have_send_zc = !!(data[1] & 0x80);
+	c.caps.tls = !!(in.byte1 & 0x08);
+	c.caps.ktls = !!(in.byte1 & 0x10);
+	c.caps.zc_copied = !!(in.byte1 & 0x20);
+	c.caps.zc_refused = !!(in.byte1 & 0x40);
+	c.caps.have_send_zc = !!(in.byte1 & 0x80);
 	c.step_mode = (flags >> 3) & 3;
-	c.splits = data + 2;
-	c.nsplits = nsplits;
+	c.splits = in.splits;
+	c.nsplits = in.nsplits;
 	c.now_ms = 1000000;
-	const uint8_t *p = data + 2 + nsplits;
-	size_t left = size - 2 - nsplits;
+	const uint8_t *p = in.payload;
+	size_t left = in.len;
 
 	/* a fresh cache per input keeps runs reproducible */
 	if (zc_fcache_set_config(c.fc, c.cfg) < 0)
