@@ -31,7 +31,6 @@ int zc_fcache_init(struct zc_fcache *fc, unsigned max)
 	if (!fc->tab)
 		return -ENOMEM;
 	fc->max = max;
-	fc->next_generation = 1;
 	fc->rootfd = -1;
 	fc->lru.lru_next = fc->lru.lru_prev = &fc->lru;
 	return 0;
@@ -321,7 +320,6 @@ static struct zc_file *entry_new(struct zc_fcache *fc, const char *path, int fd,
 	f->fd = fd;
 	f->st = *st;
 	f->key = key;
-	f->generation = fc->next_generation++;
 	f->fc = fc;
 	zc_file_etag(st, f->etag);
 	fill_mime(f, fc->cfg);
@@ -378,7 +376,7 @@ static int entry_open(struct zc_fcache *fc, const char *path, int fd, struct sta
 
 /* Revalidation, bounded by open_file_cache_valid: reopen the path (the
  * name may now resolve elsewhere) and compare identities. An unchanged file
- * keeps its entry; a changed one gets a fresh entry and generation, and the
+ * keeps its entry; a changed one gets a fresh entry, and the
  * old entry lives on only for the responses that still hold it. */
 int zc_file_open(struct zc_fcache *fc, const char *path, uint64_t now_ms, struct zc_file **out)
 {

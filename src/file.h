@@ -4,9 +4,10 @@
  * It is reference counted: the cache holds one reference, every response
  * (and, in later strategies, every in-flight zero-copy send) holds another,
  * so an entry evicted or replaced while a response still uses it stays
- * open until that response lets go. Each entry carries a generation number
- * taken from the cache when it was (re)opened: a changed file gets a new
- * entry with a new generation, never a mutated one. */
+ * open until that response lets go. Whether the file is still the one an
+ * entry describes is decided by its stat (device, inode, size, mtime,
+ * mode: same_identity() in file.c); a changed file gets a new entry, never
+ * a mutated one. */
 #ifndef ZC_FILE_H
 #define ZC_FILE_H
 #include <stddef.h>
@@ -30,7 +31,6 @@ enum zc_lease_state {
 
 struct zc_file {
 	unsigned refs;
-	uint64_t generation;
 	int fd;
 	struct stat st;
 	char etag[64];          /* quoted, strong */
@@ -57,7 +57,6 @@ struct zc_file {
 struct zc_fcache {
 	struct zc_file **tab;
 	unsigned nbuckets, count, max;
-	uint64_t next_generation;
 	struct zc_file lru;     /* sentinel: lru.lru_next is most recent */
 	const struct zc_config *cfg;
 	int rootfd;

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define ZC_PATH_MAX 4096
 
@@ -105,14 +107,31 @@ static void file_headers(struct zc_buf *b, const struct zc_file *f, int with_typ
 	zc_buf_add(b, f->hdr + skip, f->hdr_len - skip);
 }
 
+/* A multipart boundary must not occur inside any part (RFC 2046 5.1.1),
+ * and the parts are file bytes chosen by whoever writes the files: so the
+ * boundary is 128 random bits, new for each response, which no file can
+ * hold by design. Only multi-range responses pay the getrandom(2) call.
+ * Should the kernel's pool not be ready yet (GRND_NONBLOCK, early boot),
+ * the clock and a per-thread counter still make each boundary new. */
+static void boundary_make(char out[33])
+{
+	uint64_t v[2];
+	if (getrandom(v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v)) {
+		static __thread uint64_t n;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		v[0] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		v[1] = ++n * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&n;
+	}
+	snprintf(out, 33, "%016llx%016llx", (unsigned long long)v[0], (unsigned long long)v[1]);
+}
+
 static void multipart(struct zc_resp *r, struct zc_file *f, const struct zc_range *rg,
 		      unsigned n, struct zc_buf *hdr)
 {
-	char boundary[40], part[512];
+	char boundary[33], part[512];
 	uint64_t size = (uint64_t)f->st.st_size;
-	snprintf(boundary, sizeof(boundary), "%016llx%08llx",
-		 (unsigned long long)f->generation * 0x9e3779b97f4a7c15ull,
-		 (unsigned long long)(f->st.st_mtim.tv_nsec ^ (long)size));
+	boundary_make(boundary);
 	for (unsigned i = 0; i < n; i++) {
 		int k = snprintf(part, sizeof(part),
 				 "\r\n--%s\r\nContent-Type: %s\r\nContent-Range: bytes %llu-%llu/%llu\r\n\r\n",

@@ -102,6 +102,23 @@ def test_multiple_ranges():
         check(not h.has('Content-Range'), 'Content-Range on a HEAD 200')
 
 
+def test_multipart_boundary_new_per_response():
+    """The boundary must not occur in any part (RFC 2046 5.1.1), and the
+    parts are file bytes that whoever writes the files chooses: so it is
+    random and new for each response, never derived from the file."""
+    with _rserver() as s:
+        seen = set()
+        for _ in range(4):
+            r = _range(s, 'bytes=0-9,100-109')
+            eq(r.status, 206, 'multi-range status')
+            m = re.search(r'boundary=("?)([^";\s]+)\1', r.get('Content-Type') or '')
+            check(m, 'no boundary in %r' % r.get('Content-Type'))
+            seen.add(m.group(2))
+            parse_byteranges(r)
+        eq(len(seen), 4, 'distinct boundaries in 4 responses for one file (%r)' % sorted(seen))
+        for b in seen:
+            check(len(b) >= 32, 'boundary %r shorter than 128 bits of hex' % b)
+
 def test_unsatisfiable():
     with _rserver() as s:
         cases = Cases()
