@@ -422,10 +422,14 @@ void zc_conn_process(struct zc_conn *c)
 		return;
 	}
 	if (ev == ZC_HTTP_ERROR) {
-		if (c->http.error_status)
+		if (c->http.error_status) {
+			/* the access log has the status; this says which rule */
+			zc_log_info("%s: request answered %d: %s", c->peer_text, c->http.error_status,
+				    c->http.error_reason ? c->http.error_reason : "malformed request");
 			send_error(c, c->http.error_status);
-		else
+		} else {
 			conn_close(c);
+		}
 		return;
 	}
 	/* All consumed. Bytes outside an unfinished head are dead; an

@@ -65,7 +65,7 @@ struct zc_http {
 	struct zc_http_limits lim;
 	struct zc_req req;
 	int error_status;
-	const char *error_reason;
+	const char *error_reason;     /* which rule, for the error log (a constant string) */
 	int in_head;            /* between message begin and headers complete */
 	int version_seen;       /* the request line had an HTTP-version */
 	int cur;                /* header being collected (enum zc_hdr) */

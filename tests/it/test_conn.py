@@ -155,6 +155,33 @@ def test_access_log_unparseable_request():
         eq(e[0][0], 'BAD\\x22\\x01 x', 'escaped junk request line')
 
 
+
+def test_malformed_request_reason_in_error_log():
+    """A request answered with an error status says why in the error log
+    (info level): the parser's own reason (llhttp) and our RFC 9112
+    checks alike, with the client's address, so an operator can tell
+    which rule a 400 came from."""
+    with Server(conf={'error_log': 'stderr info'}) as s:
+        cases = Cases()
+        for raw, status, reason in (
+                (b'GET / HTTP/1.1\r\n\r\n', 400, 'missing or duplicate Host'),
+                (b'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n', 400,
+                 'obsolete line folding'),
+                (b'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n', 501,
+                 'unsupported transfer coding'),
+                (b'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n', 400,
+                 'Invalid character in Content-Length')):
+            with cases.case():
+                with s.conn() as c:
+                    c.send(raw)
+                    eq(c.read_response().status, status, 'status for %r' % raw)
+                pat = re.compile(r'\[info\] .*127\.0\.0\.1: .*%d.*: %s$'
+                                 % (status, re.escape(reason)), re.M)
+                wait_for(lambda: pat.search(s.output()), timeout=2,
+                         msg='%d %r in the error log:\n%s' % (status, reason, s.output_tail(800)))
+        cases.check()
+        s.serves_ok('after the malformed requests')
+
 # --------------------------------------------------------------------------
 # zero-copy completions owed at close
 
