@@ -283,7 +283,7 @@ static int start(struct zc_config *c)
 	char err[1024];
 	if (zc_log_configure(c, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
-		return 1;
+		goto fail;
 	}
 	zc_probe_run(&probe);
 	zc_server.probe = &probe;
@@ -294,11 +294,11 @@ static int start(struct zc_config *c)
 	sets = calloc((size_t)nw, sizeof(*sets));
 	zc_server.workers = calloc((size_t)nw, sizeof(*zc_server.workers));
 	if (!sets || !zc_server.workers || build_sets(NULL, c, NULL, sets, nw, 0) < 0)
-		return 1;
+		goto fail;
 	if (c->pid_file && write_pid(c->pid_file) < 0)
-		return 1;
+		goto fail;
 	if (c->user && zc_privilege_drop(c->user) < 0)
-		return 1;
+		goto fail;
 	cur_cfg = zc_cfg_new(c);
 	zc_server.start_ms = zc_now_ms();
 	zc_server.nworkers = nw;
@@ -316,6 +316,15 @@ static int start(struct zc_config *c)
 	if (cur_cfg->c->pid_file)
 		unlink(cur_cfg->c->pid_file);
 	return rc;
+fail:
+	/* A start that fails (an address already served, a bad user, ...)
+	 * still frees what it loaded: LeakSanitizer runs at this exit too. */
+	free(sets);
+	sets = NULL;
+	free(zc_server.workers);
+	zc_server.workers = NULL;
+	zc_config_free(c);
+	return 1;
 }
 
 int main(int argc, char **argv)

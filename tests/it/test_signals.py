@@ -208,7 +208,15 @@ def test_sighup_reload_under_load():
                 s.write_config(conf=_reload_conf(gen))
                 s.send_signal(signal.SIGHUP)
                 want = 'application/x-gen%d' % gen
-                wait_for(lambda: s.get('/noext').get('Content-Type') == want, timeout=3,
+                # Each worker takes the new configuration from its mailbox
+                # in its own time: wait until fresh connections (SO_REUSEPORT
+                # spreads them over both workers) all see it.
+                def reloaded():
+                    for _ in range(6):
+                        if s.get('/noext').get('Content-Type') != want:
+                            return False
+                    return True
+                wait_for(reloaded, timeout=3,
                          msg='default_type %s after SIGHUP %d' % (want, gen))
                 r = s.get('/d/')
                 eq((r.status, r.body), (200, b'index %d\n' % gen), 'index after reload %d' % gen)
