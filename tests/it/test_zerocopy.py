@@ -41,7 +41,7 @@ def _exact(strategy):
         if strategy in ZC:
             # every zero-copy send completed, the connection is gone, and
             # the server stops at once: nothing waits for a completion that
-            # was already received (zc.c counts a completion range lo..hi)
+            # was already received (zerocopy.c counts a completion range lo..hi)
             _all_completed_and_closed(s, strategy)
         return st
 
