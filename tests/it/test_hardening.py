@@ -11,7 +11,7 @@ test_hostile.py.
 - a pipeline flood from a client that never reads: bounded server memory,
   the connection dropped by send_timeout, other clients served;
 - 10,000 idle connections: memory per connection (printed, and documented
-  in README.md, Security), service continues, descriptors return to the
+  in SECURITY.md), service continues, descriptors return to the
   baseline;
 - request smuggling variants and path containment in encodings that
   test_hostile.py does not try, /proc magic links, a symlink swapped in
