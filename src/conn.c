@@ -347,7 +347,11 @@ static void read_more(struct zc_conn *c)
 	unsigned events = 0;
 	ssize_t n = c->tx.tp->read(c->tx.tp_ctx, c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, &events);
 	if (n == -EAGAIN) {
-		zc_conn_poll(c, events, on_readable);
+		/* flagged like op_recv: a connection waiting for input has
+		 * nothing of ours in flight (lease_break.c) */
+		io_uring_prep_poll_add(zc_conn_op_sqe(c, &c->op_poll, on_readable, ZC_CF_READ_WAIT),
+				       c->fd, events);
+		c->flags |= ZC_CF_READ_WAIT;
 		return;
 	}
 	on_recv(c, (int)n);

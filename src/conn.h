@@ -35,7 +35,8 @@ enum {
 	ZC_CF_TLS_READY = 1 << 3,       /* the TLS handshake is done */
 	ZC_CF_ABORTED = 1 << 4,         /* closed on an error or timeout, not cleanly */
 	ZC_CF_PEER_CLOSED = 1 << 5,     /* the peer closed: its receive queue is gone */
-	ZC_CF_LEASE_RESET = 1 << 6,     /* reset by a lease break (lease.c) */
+	ZC_CF_LEASE_RESET = 1 << 6,     /* reset by a lease break (lease_break.c) */
+	ZC_CF_READ_WAIT = 1 << 7,       /* op_poll waits for input to read (TLS) */
 };
 
 /* An operation of the connection itself (receives, readiness for the TLS

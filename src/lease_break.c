@@ -106,7 +106,8 @@ static int conn_drained(struct zc_worker *w, struct zc_conn *c)
 	zc_send_facts(&c->tx, &tx);
 	/* a send, splice or zero-copy notification still on its way, or a
 	 * pipe holding spliced pages */
-	if (c->inflight > (unsigned)((c->flags & ZC_CF_RECV_ARMED) != 0) || tx.inflight ||
+	unsigned reading = ((c->flags & ZC_CF_RECV_ARMED) != 0) + ((c->flags & ZC_CF_READ_WAIT) != 0);
+	if (c->inflight > reading || tx.inflight ||
 	    tx.pipe_bytes || tx.zc_owed)
 		return 0;
 	if (!(c->flags & ZC_CF_ABORTED) && (ioctl(c->fd, SIOCOUTQ, &q) < 0 || q > 0))
@@ -254,11 +255,15 @@ static int orphans_sweep(struct zc_worker *w, const struct zc_file *f)
 
 /* ---- breaks ----------------------------------------------------------- */
 
+/* In the middle of a response from f: some of it is still to be handed to
+ * the kernel. A response handed over whole waits for its on_done turn
+ * (send.h) in state WRITING; it is no longer "sending", and the taint
+ * recorded when its pages were shared covers it. */
 static int sending_from(const struct zc_conn *c, const struct zc_file *f)
 {
 	const struct zc_resp *r = &c->resp;
-	return c->state == ZC_CS_WRITING && r->file && zc_file_same_inode(r->file, f) &&
-	       zc_send_shares_pages(r->strategy);
+	return c->state == ZC_CS_WRITING && r->cur < r->nseg && r->file &&
+	       zc_file_same_inode(r->file, f) && zc_send_shares_pages(r->strategy);
 }
 
 /* One warning per break (below), not one per connection: a deploy that

@@ -226,7 +226,9 @@ int zc_send_op_end(struct zc_send *s)
 	s->inflight--;
 	if (!(s->flags & ZC_SF_STOPPED))
 		return 0;
-	if (!s->inflight && !zc_send_zc_owed(s))
+	/* zc_send_idle reads the error queue: completions may be waiting
+	 * there with no poll armed to read them */
+	if (zc_send_idle(s))
 		s->owner->on_idle(s);
 	return 1;
 }

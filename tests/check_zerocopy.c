@@ -5,13 +5,14 @@
 #include <check.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "../src/file.h"
-#include "../src/send.h"
+#include "../src/sender.h"
 #include "../src/stats.h"
 #include "../src/zerocopy.h"
 #include "checkmain.h"
@@ -195,6 +196,54 @@ START_TEST(test_release_with_poll_armed)
 }
 END_TEST
 
+
+/* A connection that stopped must hear that it may free as soon as its
+ * last operation ends, even when the completion it still counted as owed
+ * is already waiting on the error queue (and no error-queue poll is
+ * armed to read it): the engine reads the queue then, rather than
+ * leaving the connection to the next timer tick. A real MSG_ZEROCOPY
+ * send over loopback TCP supplies the completion. */
+START_TEST(test_last_op_reads_the_error_queue)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM, 0), cli = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	ck_assert_int_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	ck_assert_int_eq(connect(cli, (struct sockaddr *)&a, sizeof(a)), 0);
+	int srv = accept(l, NULL, NULL);
+	ck_assert_int_ge(srv, 0);
+	close(l);
+	int one = 1;
+	if (setsockopt(srv, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) < 0) {
+		close(srv);
+		close(cli);
+		return;         /* no MSG_ZEROCOPY on this kernel: nothing to see */
+	}
+	tx.fd = srv;
+	zc_send_op_start(&tx);                  /* a send still in flight ... */
+	ck_assert_int_eq(zc_send_stop(&tx), 0); /* ... when the owner stops */
+	static char buf[4096];
+	ck_assert_int_eq(send(srv, buf, sizeof(buf), MSG_ZEROCOPY), (ssize_t)sizeof(buf));
+	zc_pins_sent(&tx, &fa);
+	/* as if its error-queue poll had completed without progress and was
+	 * not re-armed */
+	tx.pins->armed = 0;
+	tx.inflight--;
+	struct pollfd p = { .fd = srv, .events = 0 };
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);  /* POLLERR: the completion is queued */
+	ck_assert_int_eq(idle_calls, 0);
+	ck_assert_int_eq(zc_send_op_end(&tx), 1);       /* the last operation ends */
+	ck_assert_msg(idle_calls == 1, "owner not told it may free with the completion queued");
+	ck_assert_uint_eq(zc_pins_owed(&tx), 0);
+	ck_assert_uint_eq(fa.refs, 1);
+	close(srv);
+	close(cli);
+	tx.fd = sv[0];
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("zerocopy");
@@ -206,6 +255,7 @@ static Suite *suite(void)
 	tcase_add_test(t, test_completion_before_its_send);
 	tcase_add_test(t, test_completions_counted);
 	tcase_add_test(t, test_release_with_poll_armed);
+	tcase_add_test(t, test_last_op_reads_the_error_queue);
 	suite_add_tcase(s, t);
 	return s;
 }
