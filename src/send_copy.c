@@ -130,13 +130,7 @@ static void on_send(struct zc_op *op, int res, unsigned flags)
 	zc_send_continue(s);
 }
 
-static int always(const struct zc_probe *p)
-{
-	(void)p;
-	return 1;
-}
-
 const struct zc_sender zc_sender_copy = {
 	.push = copy_push,
-	.available = always,
+	.available = zc_sender_always,
 };

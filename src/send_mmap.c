@@ -80,13 +80,7 @@ static enum zc_push_res mmap_push(struct zc_send *s)
 	return zc_send_map_chunk(s, 0);
 }
 
-static int always(const struct zc_probe *p)
-{
-	(void)p;
-	return 1;
-}
-
 const struct zc_sender zc_sender_mmap = {
 	.push = mmap_push,
-	.available = always,
+	.available = zc_sender_always,
 };

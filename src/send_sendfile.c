@@ -50,13 +50,7 @@ static enum zc_push_res sendfile_push(struct zc_send *s)
 	return ZC_PUSH_PENDING;
 }
 
-static int always(const struct zc_probe *p)
-{
-	(void)p;
-	return 1;
-}
-
 const struct zc_sender zc_sender_sendfile = {
 	.push = sendfile_push,
-	.available = always,
+	.available = zc_sender_always,
 };

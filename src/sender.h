@@ -28,6 +28,9 @@ struct zc_sender {
 	int (*available)(const struct zc_probe *p);
 };
 
+/* available() of the strategies every Linux this builds on runs */
+int zc_sender_always(const struct zc_probe *p);
+
 extern const struct zc_sender zc_sender_copy;
 extern const struct zc_sender zc_sender_sendfile;
 extern const struct zc_sender zc_sender_mmap;
