@@ -174,6 +174,7 @@ static void tcp_pair(int sv[2])
 /* ---- driving the loop ---- */
 
 static struct zc_op op_timer;
+static uint64_t next_tick_ms;
 static int timer_pending, timer_fired;
 static struct __kernel_timespec timer_ts = { .tv_sec = 0, .tv_nsec = 200 * 1000 };
 
@@ -235,6 +236,16 @@ static int turn(void)
 	int n = zc_loop_run_once(&w.loop);
 	FZ_CHECK(n >= 0, "zc_loop_run_once: %d", n);
 	w.now_ms = zc_now_ms();
+	/* the worker's timer tick (worker.c on_tick, every 250 ms): a closing
+	 * connection that still owes zero-copy completions is freed by the
+	 * tick once they arrive, not by an operation of its own */
+	if (w.now_ms >= next_tick_ms) {
+		next_tick_ms = w.now_ms + 250;
+		for (struct zc_conn *c = w.conns, *nx; c; c = nx) {
+			nx = c->next;
+			zc_conn_tick(c, w.now_ms);
+		}
+	}
 	if (w.acclog.len)
 		zc_access_log_write(&w.acclog);
 	size_t got = drain_client();
