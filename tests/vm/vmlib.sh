@@ -403,7 +403,9 @@ vm_kvm_boots() {
 		-append "console=ttyS0 quiet panic=-1 zcvm.probe=1" \
 		-serial "file:$_p/console" >"$_p/qemu.log" 2>&1 &
 	_pid=$!
-	_end=$(($(vm_now) + ${ZC_VM_KVM_PROBE_TIMEOUT:-15}))
+	# counted in 0.2 s steps: whole seconds of date +%s would cut the
+	# deadline short by up to a second
+	_steps=$((${ZC_VM_KVM_PROBE_TIMEOUT:-15} * 5))
 	_ok=1
 	while :; do
 		if grep -q 'ZCVM-PROBE-42' "$_p/console" 2>/dev/null; then
@@ -415,7 +417,8 @@ vm_kvm_boots() {
 			grep -q 'ZCVM-PROBE-42' "$_p/console" 2>/dev/null && _ok=0
 			break
 		fi
-		[ "$(vm_now)" -ge "$_end" ] && break
+		_steps=$((_steps - 1))
+		[ "$_steps" -le 0 ] && break
 		sleep 0.2
 	done
 	if [ $_ok != 0 ]; then
