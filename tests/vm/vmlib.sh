@@ -111,13 +111,10 @@ vm_apt_download() {
 # kernel loads gcm, ctr, aesni, chacha20poly1305... on demand through
 # busybox modprobe, so every directory of ciphers comes along).
 ZC_VM_MODULE_DIRS="drivers/net/vmxnet3 net/tls crypto arch/x86/crypto lib/crypto"
-# and sock_diag(7) for TCP, which lease breaks ask about a connection's
-# queues (src/sockdiag.c; a Debian system loads it on demand)
-ZC_VM_MODULE_FILES="net/ipv4/inet_diag.ko net/ipv4/tcp_diag.ko"
 
 vm_fetch_kernel_locked() {
 	_c=$1
-	[ -f "$_c/kernel/ready.3" ] && return 0
+	[ -f "$_c/kernel/ready.2" ] && return 0
 	_t=$(mktemp -d "$_c/tmp.kernel.XXXXXX") || return 99
 	_deb=${ZC_VM_KERNEL_DEB:-}
 	if [ -z "$_deb" ]; then
@@ -146,12 +143,6 @@ vm_fetch_kernel_locked() {
 		[ -d "$_mods/kernel/$_m" ] || continue
 		mkdir -p "$_md/kernel/$_m" && cp -R "$_mods/kernel/$_m/." "$_md/kernel/$_m/" || return 99
 	done
-	for _m in $ZC_VM_MODULE_FILES; do
-		for _f in "$_mods/kernel/$_m" "$_mods/kernel/$_m".*; do
-			[ -f "$_f" ] || continue
-			mkdir -p "$_md/kernel/$(dirname "$_m")" && cp "$_f" "$_md/kernel/$(dirname "$_m")/" || return 99
-		done
-	done
 	cp "$_mods"/modules.builtin* "$_mods"/modules.order "$_md/" 2>/dev/null
 	# busybox insmod/modprobe may not read compressed modules
 	find "$_md" -name '*.ko.xz' -exec xz -d {} + &&
@@ -162,7 +153,7 @@ vm_fetch_kernel_locked() {
 		[ -n "$(find "$_md" -name "$_m.ko")" ] || { rm -rf "$_t"; vm_err "kernel package lacks $_m.ko"; return 99; }
 	done
 	"$_c/busybox" depmod -b "$_t/kernel/modroot" "$_ver" || { rm -rf "$_t"; vm_err "depmod failed"; return 99; }
-	echo ok >"$_t/kernel/ready.3"
+	echo ok >"$_t/kernel/ready.2"
 	rm -rf "$_c/kernel"
 	mv "$_t/kernel" "$_c/kernel" && rm -rf "$_t"
 	vm_log "kernel $(cat "$_c/kernel/version") cached"
@@ -300,7 +291,7 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 echo "zcvm: kernel $(uname -r), $(nproc) cpus, $(sed -n 's/MemTotal: *//p' /proc/meminfo)"
-for m in vmxnet3 tls tcp_diag; do modprobe "$m" || echo "zcvm: modprobe $m failed"; done
+for m in vmxnet3 tls; do modprobe "$m" || echo "zcvm: modprobe $m failed"; done
 ip link set lo up
 ifc=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
 ip link set "$ifc" up && ip addr add 10.0.2.15/24 dev "$ifc" &&
